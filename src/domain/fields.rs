@@ -1,0 +1,189 @@
+use unicode_normalization::UnicodeNormalization;
+use validator::ValidateEmail;
+
+use crate::error::FieldError;
+
+/// A person's display name: trimmed, 1–100 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim();
+        let chars = value.chars().count();
+        if chars == 0 {
+            return Err(FieldError::new("name", "required", "must not be empty"));
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(FieldError::new(
+                "name",
+                "too_long",
+                "must be at most 100 characters",
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "name",
+                "invalid_characters",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lower-cased form used for case-insensitive filtering and sorting.
+    pub fn search_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A sign-in name: trimmed, Unicode NFKC, lower-cased; 3–254 characters; no whitespace or
+/// control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn normalize(raw: &str) -> String {
+        raw.trim().nfkc().collect::<String>().to_lowercase()
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let value = Self::normalize(raw);
+        let chars = value.chars().count();
+        if chars < 3 {
+            return Err(FieldError::new(
+                "username",
+                "too_short",
+                "must be at least 3 characters",
+            ));
+        }
+        if chars > 254 {
+            return Err(FieldError::new(
+                "username",
+                "too_long",
+                "must be at most 254 characters",
+            ));
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(FieldError::new(
+                "username",
+                "invalid_characters",
+                "must not contain whitespace or control characters",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address: valid syntax, at most 254 characters, stored lower-cased.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim().nfkc().collect::<String>().to_lowercase();
+        if value.is_empty() {
+            return Err(FieldError::new("email", "required", "must not be empty"));
+        }
+        if value.chars().count() > 254 {
+            return Err(FieldError::new(
+                "email",
+                "too_long",
+                "must be at most 254 characters",
+            ));
+        }
+        if !value.validate_email() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(FieldError::new(
+                "email",
+                "invalid_format",
+                "must be a valid email address",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(
+            PersonName::parse("  Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
+        assert_eq!(PersonName::parse("   ").unwrap_err().code, "required");
+        assert!(PersonName::parse(&"é".repeat(100)).is_ok());
+        assert_eq!(
+            PersonName::parse(&"é".repeat(101)).unwrap_err().code,
+            "too_long"
+        );
+        assert_eq!(
+            PersonName::parse("Ada\u{0007}").unwrap_err().code,
+            "invalid_characters"
+        );
+        assert_eq!(
+            PersonName::parse("Ada\nLovelace").unwrap_err().code,
+            "invalid_characters"
+        );
+    }
+
+    #[test]
+    fn usernames_are_normalised() {
+        assert_eq!(
+            Username::parse("  Alice@X.com ").unwrap().as_str(),
+            "alice@x.com"
+        );
+        // NFKC folds compatibility forms: fullwidth letters and the "ﬁ" ligature.
+        assert_eq!(Username::parse("ＡＬＩＣＥ").unwrap().as_str(), "alice");
+        assert_eq!(Username::parse("ﬁona").unwrap().as_str(), "fiona");
+        assert_eq!(Username::parse("ab").unwrap_err().code, "too_short");
+        assert_eq!(
+            Username::parse("a b c").unwrap_err().code,
+            "invalid_characters"
+        );
+        assert_eq!(
+            Username::parse("abc\u{0000}").unwrap_err().code,
+            "invalid_characters"
+        );
+        assert_eq!(
+            Username::parse(&"a".repeat(255)).unwrap_err().code,
+            "too_long"
+        );
+        assert!(Username::parse(&"a".repeat(254)).is_ok());
+    }
+
+    #[test]
+    fn emails_are_validated_and_lowercased() {
+        assert_eq!(
+            Email::parse(" Alice@X.com ").unwrap().as_str(),
+            "alice@x.com"
+        );
+        assert_eq!(
+            Email::parse("not-an-email").unwrap_err().code,
+            "invalid_format"
+        );
+        assert_eq!(
+            Email::parse("a b@x.com").unwrap_err().code,
+            "invalid_format"
+        );
+        assert_eq!(Email::parse("").unwrap_err().code, "required");
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(Email::parse(&long).unwrap_err().code, "too_long");
+    }
+}

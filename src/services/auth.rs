@@ -1,0 +1,328 @@
+//! Sign-in, token refresh, sign-out and the signed-in user's own password.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::TransactionTrait;
+use uuid::Uuid;
+
+use crate::audit::{self, Action, Changes, Entry, Party, RequestMeta};
+use crate::auth::{Caller, tokens};
+use crate::domain::{Checks, NewPassword, Role, Status, Username};
+use crate::dto::{ChangePassword, Login, Tokens};
+use crate::entities::{refresh_token, session, user::Model as UserRow};
+use crate::error::{ApiError, FieldError};
+use crate::repo;
+use crate::state::AppState;
+
+fn chrono_duration(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
+
+/// Counts one attempt against `username`; 429 once the limit is reached.
+async fn reserve_attempt(state: &AppState, username: &str) -> Result<(), ApiError> {
+    let config = &state.config;
+    let retry_after = repo::throttle::reserve_attempt(
+        &state.db,
+        username,
+        Utc::now().timestamp_millis(),
+        config.login_window.as_millis() as i64,
+        config.login_max_failures,
+    )
+    .await?;
+    match retry_after {
+        Some(retry_after_secs) => Err(ApiError::TooManyAttempts { retry_after_secs }),
+        None => Ok(()),
+    }
+}
+
+fn role_of(user: &UserRow) -> Result<Role, ApiError> {
+    Role::from_db(&user.role)
+        .ok_or_else(|| ApiError::Internal(format!("unknown role stored for user {}", user.id)))
+}
+
+/// Issues an access token and a fresh refresh token for `session_id`.
+fn token_pair(
+    state: &AppState,
+    user: &UserRow,
+    session_id: Uuid,
+) -> Result<(String, u64, String), ApiError> {
+    let (access, ttl) = state
+        .tokens
+        .issue(user.id, user.company_id, role_of(user)?, session_id)
+        .map_err(|e| ApiError::Internal(format!("cannot sign a token: {e}")))?;
+    Ok((access, ttl, tokens::new_refresh_token()))
+}
+
+fn refresh_row(
+    state: &AppState,
+    token: &str,
+    session: &session::Model,
+    now: DateTime<Utc>,
+) -> refresh_token::Model {
+    let expires_at =
+        (now + chrono_duration(state.config.refresh_token_ttl)).min(session.expires_at);
+    refresh_token::Model {
+        token_hash: tokens::hash_refresh_token(token),
+        session_id: session.id,
+        created_at: now,
+        expires_at,
+        used_at: None,
+    }
+}
+
+pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result<Tokens, ApiError> {
+    let username = Username::normalize(&input.username);
+    reserve_attempt(state, &username).await?;
+    let user = repo::users::find_by_username(&state.db, &username).await?;
+    let matched = state
+        .hasher
+        .verify(
+            &input.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await?;
+    let Some(user) = user.filter(|_| matched) else {
+        if let Some(user) = repo::users::find_by_username(&state.db, &username).await? {
+            audit::record(
+                &state.db,
+                Entry {
+                    company_id: user.company_id,
+                    action: Action::LoginFailed,
+                    actor: None,
+                    subject: Some(Party::from(&user)),
+                    changes: None,
+                    meta,
+                },
+            )
+            .await?;
+        }
+        return Err(ApiError::InvalidCredentials);
+    };
+    repo::throttle::reset(&state.db, &username).await?;
+    if user.status != Status::Active.as_str() {
+        return Err(ApiError::AccountDisabled);
+    }
+
+    let now = crate::now();
+    let session = session::Model {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        company_id: user.company_id,
+        created_at: now,
+        expires_at: now + chrono_duration(state.config.session_max_ttl),
+        revoked_at: None,
+    };
+    let (access_token, expires_in, refresh_token) = token_pair(state, &user, session.id)?;
+    let txn = state.db.begin().await?;
+    repo::sessions::insert(&txn, session.clone()).await?;
+    repo::sessions::insert_refresh_token(&txn, refresh_row(state, &refresh_token, &session, now))
+        .await?;
+    repo::users::touch_last_login(&txn, user.id, now).await?;
+    audit::record(
+        &txn,
+        Entry {
+            company_id: user.company_id,
+            action: Action::LoginSucceeded,
+            actor: Some(Party::from(&user)),
+            subject: Some(Party::from(&user)),
+            changes: None,
+            meta,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+
+    let mut user = user;
+    user.last_login_at = Some(now);
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in,
+        must_change_password: user.must_change_password,
+        refresh_token,
+        user: user.into(),
+    })
+}
+
+/// Revokes the session of a refresh token presented a second time, and records it.
+async fn reuse_detected(
+    state: &AppState,
+    meta: &RequestMeta,
+    session: &session::Model,
+) -> Result<ApiError, ApiError> {
+    let txn = state.db.begin().await?;
+    repo::sessions::revoke(&txn, session.id, crate::now()).await?;
+    let user = repo::users::find(&txn, session.company_id, session.user_id).await?;
+    audit::record(
+        &txn,
+        Entry {
+            company_id: session.company_id,
+            action: Action::RefreshReuseDetected,
+            actor: None,
+            subject: user.as_ref().map(Party::from),
+            changes: None,
+            meta,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::warn!(session_id = %session.id, "refresh token reuse detected; session revoked");
+    Ok(ApiError::TokenRevoked)
+}
+
+pub async fn refresh(
+    state: &AppState,
+    meta: &RequestMeta,
+    presented: &str,
+) -> Result<Tokens, ApiError> {
+    let hash = tokens::hash_refresh_token(presented.trim());
+    let token = repo::sessions::find_refresh_token(&state.db, &hash)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let session = repo::sessions::find(&state.db, token.session_id)
+        .await?
+        .ok_or(ApiError::TokenRevoked)?;
+    if session.revoked_at.is_some() {
+        return Err(ApiError::TokenRevoked);
+    }
+    if token.used_at.is_some() {
+        return Err(reuse_detected(state, meta, &session).await?);
+    }
+    let now = crate::now();
+    if token.expires_at <= now || session.expires_at <= now {
+        return Err(ApiError::Unauthenticated);
+    }
+    let user = repo::users::find(&state.db, session.company_id, session.user_id)
+        .await?
+        .ok_or(ApiError::TokenRevoked)?;
+    if user.status != Status::Active.as_str() {
+        return Err(ApiError::TokenRevoked);
+    }
+    let (access_token, expires_in, refresh_token) = token_pair(state, &user, session.id)?;
+    let txn = state.db.begin().await?;
+    if !repo::sessions::consume_refresh_token(&txn, &hash, now).await? {
+        // Another request used this token in the meantime.
+        txn.rollback().await?;
+        return Err(reuse_detected(state, meta, &session).await?);
+    }
+    repo::sessions::insert_refresh_token(&txn, refresh_row(state, &refresh_token, &session, now))
+        .await?;
+    txn.commit().await?;
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in,
+        must_change_password: user.must_change_password,
+        refresh_token,
+        user: user.into(),
+    })
+}
+
+pub async fn logout(state: &AppState, meta: &RequestMeta, caller: &Caller) -> Result<(), ApiError> {
+    let txn = state.db.begin().await?;
+    if repo::sessions::revoke(&txn, caller.session_id, crate::now()).await? {
+        let me = Party {
+            id: caller.user_id,
+            username: caller.username.clone(),
+            name: caller.name.clone(),
+        };
+        audit::record(
+            &txn,
+            Entry {
+                company_id: caller.company_id,
+                action: Action::Logout,
+                actor: Some(me.clone()),
+                subject: Some(me),
+                changes: None,
+                meta,
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRow, ApiError> {
+    repo::users::find(&state.db, caller.company_id, caller.user_id)
+        .await?
+        .ok_or(ApiError::TokenRevoked)
+}
+
+pub async fn change_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    caller: &Caller,
+    input: ChangePassword,
+) -> Result<(), ApiError> {
+    reserve_attempt(state, &caller.username).await?;
+    let user = me(state, caller).await?;
+    let mut checks = Checks::new();
+    if !state
+        .hasher
+        .verify(&input.current_password, Some(&user.password_hash))
+        .await?
+    {
+        checks.push(FieldError::new(
+            "current_password",
+            "incorrect",
+            "is not your current password",
+        ));
+    } else if input.new_password == input.current_password {
+        checks.push(FieldError::new(
+            "new_password",
+            "unchanged",
+            "must differ from the current password",
+        ));
+    }
+    let password = checks.check(NewPassword::parse(
+        &input.new_password,
+        "new_password",
+        &[&user.name, &user.username, &user.email],
+    ));
+    checks.finish()?;
+    let Some(password) = password else {
+        return Err(ApiError::Internal("validated password missing".into()));
+    };
+    repo::throttle::reset(&state.db, &caller.username).await?;
+    let hash = state.hasher.hash(password.expose()).await?;
+
+    let txn = state.db.begin().await?;
+    repo::lock_company(&txn, caller.company_id).await?;
+    let old = repo::users::find(&txn, caller.company_id, caller.user_id)
+        .await?
+        .ok_or(ApiError::TokenRevoked)?;
+    let mut new = old.clone();
+    new.password_hash = hash;
+    new.must_change_password = false;
+    new.version += 1;
+    new.updated_at = crate::now();
+    let user = repo::users::save(&txn, caller.company_id, new).await?;
+    repo::sessions::revoke_all_for_user(
+        &txn,
+        caller.user_id,
+        Some(caller.session_id),
+        crate::now(),
+    )
+    .await?;
+    let mut changes = Changes::new();
+    changes.secret_changed("password").diff(
+        "must_change_password",
+        &old.must_change_password,
+        &user.must_change_password,
+    );
+    let me = Party::from(&user);
+    audit::record(
+        &txn,
+        Entry {
+            company_id: caller.company_id,
+            action: Action::UserPasswordChanged,
+            actor: Some(me.clone()),
+            subject: Some(me),
+            changes: changes.into_value(),
+            meta,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The application: database, state, HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{Hasher, TokenKeys};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::telemetry::{self, Metrics};
+use crate::{db, routes, services};
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// What the first start of an empty database created.
+pub struct Bootstrapped {
+    pub username: String,
+    /// The generated password, when none was configured: shown once.
+    pub generated_password: Option<String>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    bootstrapped: Option<Bootstrapped>,
+}
+
+/// Builds the shared state: connects, migrates, loads the signing secret, bootstraps.
+pub async fn build_state(config: Config) -> Result<(AppState, Option<Bootstrapped>), StartupError> {
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    let secret = db::signing_secret(&db, &config)
+        .await
+        .map_err(StartupError::Config)?;
+    let tokens = TokenKeys::new(&secret, config.access_token_ttl).map_err(StartupError::Config)?;
+    let hasher = Hasher::new(
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.hash_concurrency(),
+    )
+    .map_err(StartupError::Config)?;
+    let bootstrapped = services::bootstrap::bootstrap(&db, &hasher, &config)
+        .await
+        .map_err(|e| {
+            StartupError::Config(format!(
+                "cannot create the first owner: {}",
+                services::bootstrap::describe(&e)
+            ))
+        })?
+        .map(|(username, generated_password)| Bootstrapped {
+            username,
+            generated_password,
+        });
+    Ok((
+        AppState {
+            db,
+            config: Arc::new(config),
+            tokens,
+            hasher,
+        },
+        bootstrapped,
+    ))
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let bind = config.bind.clone();
+        let listener = TcpListener::bind(&bind).map_err(|e| StartupError::Bind(bind.clone(), e))?;
+        let (state, bootstrapped) = build_state(config).await?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Bind(bind.clone(), e))?
+            .port();
+        let state = web::Data::new(state);
+        let metrics = web::Data::new(Metrics::new());
+        let document = web::Data::new(crate::openapi::document_json());
+        let server = HttpServer::new(move || {
+            let cors = cors(&state.config.cors_origins);
+            App::new()
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(document.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(BODY_LIMIT)
+                        .error_handler(routes::body_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(routes::query_error))
+                .app_data(web::PathConfig::default().error_handler(routes::path_error))
+                .wrap(
+                    ErrorHandlers::new()
+                        .handler(StatusCode::NOT_FOUND, problem_for_bare_error)
+                        .handler(StatusCode::METHOD_NOT_ALLOWED, problem_for_bare_error)
+                        .handler(StatusCode::PAYLOAD_TOO_LARGE, problem_for_bare_error),
+                )
+                .wrap(cors)
+                .wrap(from_fn(telemetry::request_context))
+                .into_utoipa_app()
+                .configure(routes::configure)
+                .into_app()
+                .route("/api-docs/openapi.json", web::get().to(openapi_json))
+                .route("/swagger-ui", web::get().to(swagger_redirect))
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}").config(
+                        utoipa_swagger_ui::Config::new(["/api-docs/openapi.json"])
+                            .persist_authorization(true)
+                            .display_operation_id(true),
+                    ),
+                )
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)
+        .map_err(|e| StartupError::Bind(bind, e))?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            bootstrapped,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn bootstrapped(&self) -> Option<&Bootstrapped> {
+        self.bootstrapped.as_ref()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3600);
+    for origin in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+async fn openapi_json(document: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.get_ref().clone())
+}
+
+async fn swagger_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/swagger-ui/"))
+        .finish()
+}
+
+/// Unmatched requests: 405 when the path exists with other methods, else 404.
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    if req.match_pattern().is_some() {
+        ApiError::MethodNotAllowed.error_response()
+    } else {
+        ApiError::NotFound.error_response()
+    }
+}
+
+/// Replaces the empty bodies actix gives to unmatched methods and similar with problems.
+fn problem_for_bare_error<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let error = match res.status() {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        _ => ApiError::NotFound,
+    };
+    let (req, _) = res.into_parts();
+    let response = error.error_response();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
