@@ -34,14 +34,31 @@ impl NewPassword {
                 "must be at most 128 characters",
             ));
         }
-        // The email's local part and each word of the name are guessable on their own.
+        // Each word of the name, username and email is guessable on its own: a password that
+        // contains one is refused outright (zxcvbn alone may still rate "olivia.owner1" a 3).
         let mut inputs: Vec<&str> = Vec::new();
         for item in context {
             inputs.push(item);
             inputs.extend(
-                item.split(|c: char| c == '@' || c == '.' || c.is_whitespace())
-                    .filter(|p| p.len() >= 3),
+                item.split(|c: char| !c.is_alphanumeric())
+                    .filter(|p| p.chars().count() >= 3),
             );
+        }
+        let folded: String = raw
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect();
+        let personal = inputs
+            .iter()
+            .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphanumeric))
+            .any(|w| folded.contains(&w.to_lowercase()));
+        if personal {
+            return Err(FieldError::new(
+                field,
+                "weak_password",
+                "is too easy to guess: it contains your name, username or email address",
+            ));
         }
         let estimate = zxcvbn::zxcvbn(raw, &inputs);
         if estimate.score() < Score::Three {
@@ -103,6 +120,12 @@ mod tests {
             "ada.lovelace@example.com",
         ];
         let guessable = "adalovelace1815";
+        assert_eq!(
+            NewPassword::parse("Olivia.Owner1", "password", &["Olivia Owner"])
+                .unwrap_err()
+                .code,
+            "weak_password"
+        );
         assert!(NewPassword::parse(guessable, "password", &[]).is_ok());
         assert_eq!(
             NewPassword::parse(guessable, "password", &context)
