@@ -71,7 +71,7 @@ impl Action {
         }
     }
 
-    pub fn from_str(value: &str) -> Option<Self> {
+    pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.as_str() == value)
     }
 }

@@ -93,12 +93,14 @@ impl Application {
         let state = web::Data::new(state);
         let metrics = web::Data::new(Metrics::new());
         let document = web::Data::new(crate::openapi::document_json());
+        let allowed = web::Data::new(AllowedMethods::from_document(&crate::openapi::document()));
         let server = HttpServer::new(move || {
             let cors = cors(&state.config.cors_origins);
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(document.clone())
+                .app_data(allowed.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(BODY_LIMIT)
@@ -186,12 +188,40 @@ async fn swagger_redirect() -> HttpResponse {
         .finish()
 }
 
-/// Unmatched requests: 405 when the path exists with other methods, else 404.
-async fn not_found(req: HttpRequest) -> HttpResponse {
-    if req.match_pattern().is_some() {
-        ApiError::MethodNotAllowed.error_response()
-    } else {
-        ApiError::NotFound.error_response()
+/// The methods of every documented path, for the `Allow` header of a 405.
+pub struct AllowedMethods(std::collections::HashMap<String, String>);
+
+impl AllowedMethods {
+    fn from_document(doc: &utoipa::openapi::OpenApi) -> Self {
+        let value = serde_json::to_value(doc).unwrap_or_default();
+        let mut map = std::collections::HashMap::new();
+        if let Some(paths) = value["paths"].as_object() {
+            for (path, item) in paths {
+                let methods: Vec<String> = item
+                    .as_object()
+                    .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
+                    .unwrap_or_default();
+                map.insert(path.clone(), methods.join(", "));
+            }
+        }
+        Self(map)
+    }
+}
+
+/// Unmatched requests: 405 (with `Allow`) when the path exists with other methods, else 404.
+async fn not_found(req: HttpRequest, allowed: web::Data<AllowedMethods>) -> HttpResponse {
+    let methods = req
+        .match_pattern()
+        .and_then(|pattern| allowed.0.get(&pattern).cloned());
+    match methods {
+        Some(methods) => {
+            let mut response = ApiError::MethodNotAllowed.error_response();
+            if let Ok(value) = header::HeaderValue::from_str(&methods) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        None => ApiError::NotFound.error_response(),
     }
 }
 

@@ -37,9 +37,10 @@ impl PersonName {
         &self.0
     }
 
-    /// The lower-cased form used for case-insensitive filtering and sorting.
+    /// The NFKC, lower-cased form used for case-insensitive filtering and sorting, so that
+    /// "E\u{301}lodie", "Élodie" and "ÉLODIE" all match one another.
     pub fn search_key(&self) -> String {
-        self.0.to_lowercase()
+        self.0.nfkc().collect::<String>().to_lowercase()
     }
 }
 
@@ -140,6 +141,11 @@ mod tests {
         assert_eq!(
             PersonName::parse("Ada\nLovelace").unwrap_err().code,
             "invalid_characters"
+        );
+        let decomposed = PersonName::parse("E\u{301}lodie").unwrap();
+        assert_eq!(
+            decomposed.search_key(),
+            PersonName::parse("ÉLODIE").unwrap().search_key()
         );
     }
 

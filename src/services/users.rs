@@ -574,15 +574,13 @@ struct PageParams<'a> {
 fn event_query(params: PageParams<'_>) -> Result<EventQuery, ApiError> {
     let mut checks = Checks::new();
     let actions = parse_list(params.action, "action", &mut checks, |v, f| {
-        Action::from_str(v)
-            .map(|a| vec![a.as_str()])
-            .ok_or_else(|| {
-                FieldError::new(
-                    f,
-                    "invalid_value",
-                    "must be one of the event actions (e.g. user.updated)",
-                )
-            })
+        Action::parse(v).map(|a| vec![a.as_str()]).ok_or_else(|| {
+            FieldError::new(
+                f,
+                "invalid_value",
+                "must be one of the event actions (e.g. user.updated)",
+            )
+        })
     });
     let limit = check_limit(params.limit, &mut checks);
     let before_seq = match params.cursor.as_deref() {

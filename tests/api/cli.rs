@@ -1,0 +1,151 @@
+//! The `license-manager` binary: subcommands and first start.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::helpers::*;
+
+fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_license-manager"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LM_ARGON2_MEMORY_KIB", "1024")
+        .env("LM_ARGON2_ITERATIONS", "1")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn openapi_prints_the_committed_document() {
+    let out = binary().arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap();
+    assert!(
+        String::from_utf8(out.stdout).unwrap() == committed,
+        "`license-manager openapi` differs from openapi/openapi.json"
+    );
+}
+
+#[tokio::test]
+async fn create_company_prints_ids_and_its_owner_can_sign_in() {
+    let (config, _dir, _pg) = test_config().await;
+    let out = binary()
+        .args([
+            "create-company",
+            "--name",
+            "Initech",
+            "--owner-name",
+            "Peter Gibbons",
+            "--owner-email",
+            "Peter@Initech.test",
+        ])
+        .env("DATABASE_URL", &config.database_url)
+        .env("LM_OWNER_PASSWORD", "Stapler-Basement-Fire-99")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let owner_id = created["owner_id"].as_str().unwrap().to_owned();
+    assert!(created["company_id"].is_string());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Stapler-Basement"));
+
+    let app = spawn_app_with(|c| c.database_url = config.database_url.clone()).await;
+    let login = app
+        .login_raw("peter@initech.test", "Stapler-Basement-Fire-99")
+        .await;
+    let body = login.ok(200);
+    assert_eq!(body["user"]["id"], owner_id.as_str());
+    assert_eq!(body["user"]["role"], "owner");
+    assert_eq!(body["must_change_password"], false);
+}
+
+#[tokio::test]
+async fn create_company_refuses_a_weak_password() {
+    let (config, _dir, _pg) = test_config().await;
+    let out = binary()
+        .args([
+            "create-company",
+            "--name",
+            "Initech",
+            "--owner-name",
+            "Peter Gibbons",
+            "--owner-email",
+            "peter@initech.test",
+        ])
+        .env("DATABASE_URL", &config.database_url)
+        .env("LM_OWNER_PASSWORD", "password")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("password: must be at least 12 characters")
+    );
+}
+
+#[tokio::test]
+async fn migrate_applies_the_schema_once() {
+    let (config, _dir, _pg) = test_config().await;
+    for _ in 0..2 {
+        let out = binary()
+            .arg("migrate")
+            .env("DATABASE_URL", &config.database_url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test]
+async fn first_start_creates_an_owner_with_a_password_shown_once() {
+    let (config, _dir, _pg) = test_config().await;
+    let mut child = binary()
+        .env("DATABASE_URL", &config.database_url)
+        .env("LM_BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut password = None;
+    let mut base = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(p) =
+            line.strip_prefix("Temporary password (shown only once; change it after signing in): ")
+        {
+            password = Some(p.to_owned());
+        }
+        if let Some(b) = line.strip_prefix("License Manager listening on ") {
+            base = Some(b.to_owned());
+            break;
+        }
+    }
+    let (password, base) = (
+        password.expect("password printed"),
+        base.expect("address printed"),
+    );
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "owner@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(status, 200);
+    assert_eq!(body["must_change_password"], true);
+    assert_eq!(body["user"]["role"], "owner");
+}
