@@ -32,20 +32,26 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-/// Applies pending migrations. On PostgreSQL an advisory lock held by the migrating
-/// transaction makes processes that start together apply them one at a time, so each
-/// migration runs exactly once.
+/// Applies pending migrations in one transaction that first takes a database-wide lock, so
+/// processes that start together apply them one at a time and each migration runs exactly
+/// once: an advisory lock on PostgreSQL, the write lock on SQLite (a write to a lock table).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
     match db.get_database_backend() {
         DbBackend::Postgres => {
-            let txn = db.begin().await?;
             txn.execute_unprepared("SELECT pg_advisory_xact_lock(7242917113)")
                 .await?;
-            Migrator::up(&txn, None).await?;
-            txn.commit().await
         }
-        _ => Migrator::up(db, None).await,
+        _ => {
+            txn.execute_unprepared(
+                "CREATE TABLE IF NOT EXISTS migration_lock (id INTEGER PRIMARY KEY)",
+            )
+            .await?;
+            txn.execute_unprepared("DELETE FROM migration_lock").await?;
+        }
     }
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// The HS256 secret: from the configuration, else generated once and kept in the database.

@@ -208,6 +208,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// A client for a server started elsewhere (another process) on the database of `config`.
+    pub fn external(base: String, config: Config) -> TestApp {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base,
+            client,
+            config,
+            _tempdir: None,
+            _pg: None,
+        }
+    }
+
     pub async fn request(
         &self,
         method: Method,

@@ -8,4 +8,6 @@ mod helpers;
 mod history;
 mod list;
 mod ops;
+mod outage;
+mod processes;
 mod users;

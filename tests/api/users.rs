@@ -414,9 +414,10 @@ async fn concurrent_demotion_of_the_last_two_owners_keeps_one() {
         let b = app.patch(&path_b, &second.token, json!({"role": "viewer"}));
         let (a, b) = tokio::join!(a, b);
         let statuses = [a.status.as_u16(), b.status.as_u16()];
-        assert!(
-            statuses.contains(&200),
-            "one demotion succeeds: {statuses:?}"
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "exactly one demotion succeeds: {statuses:?}"
         );
         let survivor = if a.status == 200 { &owner } else { &second };
         let fresh = app.login(&survivor.username, &survivor.password).await;
