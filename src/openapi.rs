@@ -94,7 +94,7 @@ impl Modify for BearerScheme {
     ),
     servers((url = "/", description = "This server")),
     modifiers(&BearerScheme),
-    components(responses(
+    components(schemas(Problem, crate::error::FieldError), responses(
         BadRequest, Unauthorized, InvalidCredentials, AccountDisabled, Forbidden, NotFound, Conflict,
         PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, TooManyAttempts, Unavailable
     )),

@@ -37,6 +37,7 @@ fn tokens_response(tokens: Tokens) -> HttpResponse {
 #[utoipa::path(
     tag = "auth",
     operation_id = "login",
+    security(()),
     request_body(content = Login, content_type = "application/json"),
     responses(
         (status = 200, description = "Signed in.", body = Tokens),
@@ -68,6 +69,7 @@ async fn login(
 #[utoipa::path(
     tag = "auth",
     operation_id = "refreshToken",
+    security(()),
     request_body(content = Refresh, content_type = "application/json"),
     responses(
         (status = 200, description = "New tokens.", body = Tokens),

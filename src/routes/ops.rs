@@ -15,6 +15,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(
     tag = "operations",
     operation_id = "getLiveness",
+    security(()),
     responses((status = 200, description = "The process is serving.", body = Health))
 )]
 #[get("/health/live")]
@@ -28,6 +29,7 @@ async fn live() -> HttpResponse {
 #[utoipa::path(
     tag = "operations",
     operation_id = "getReadiness",
+    security(()),
     responses(
         (status = 200, description = "The database answers.", body = Health),
         (status = 503, response = crate::openapi::Unavailable),
@@ -51,6 +53,7 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, crate::error:
 #[utoipa::path(
     tag = "operations",
     operation_id = "getMetrics",
+    security(()),
     responses((status = 200, description = "Prometheus text exposition format.", body = String, content_type = "text/plain"))
 )]
 #[get("/metrics")]
