@@ -95,6 +95,26 @@ impl From<&user::Model> for Party {
     }
 }
 
+impl From<&crate::auth::Caller> for Party {
+    fn from(c: &crate::auth::Caller) -> Self {
+        Self {
+            id: c.user_id,
+            username: c.username.clone(),
+            name: c.name.clone(),
+        }
+    }
+}
+
+/// The changes recorded with `user.created`: each initial field as `{"new": value}`.
+pub fn created_changes(u: &user::Model) -> Value {
+    json!({
+        "name": {"new": u.name},
+        "username": {"new": u.username},
+        "email": {"new": u.email},
+        "role": {"new": u.role},
+    })
+}
+
 /// Where a request came from, recorded on every event it causes.
 #[derive(Clone, Debug, Default)]
 pub struct RequestMeta {

@@ -163,12 +163,18 @@ impl Config {
             #[command(flatten)]
             config: Config,
         }
-        <Only as clap::Parser>::parse_from(["license-manager"]).config
+        <Only as clap::Parser>::parse_from(["license-manager"])
+            .config
+            .normalized()
     }
 
-    pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://")
+    /// Treats empty values as unset, so `LM_JWT_SECRET=` or a compose file's
+    /// `${LM_BOOTSTRAP_OWNER_PASSWORD:-}` means "generate one", not "use the empty string".
+    pub fn normalized(mut self) -> Self {
+        self.jwt_secret = self.jwt_secret.filter(|s| !s.is_empty());
+        self.bootstrap_owner_password = self.bootstrap_owner_password.filter(|s| !s.is_empty());
+        self.cors_origins.retain(|o| !o.trim().is_empty());
+        self
     }
 
     pub fn hash_concurrency(&self) -> usize {

@@ -13,6 +13,11 @@ use crate::domain::{Role, Status};
 use crate::entities::{event, user};
 use crate::policy::Access;
 
+/// The strong entity tag of a user version: a quoted string.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
 /// A user of the caller's company. Never includes a password or hash.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({

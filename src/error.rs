@@ -120,10 +120,6 @@ impl ApiError {
         }
     }
 
-    pub fn invalid(field: &str, code: &str, message: &str) -> Self {
-        Self::Validation(vec![FieldError::new(field, code, message)])
-    }
-
     pub fn code(&self) -> &'static str {
         match self {
             Self::MalformedRequest { .. } => "malformed_request",
@@ -305,12 +301,14 @@ pub fn is_unavailable(err: &DbErr) -> bool {
             | sqlx::Error::Protocol(_) => true,
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
-                // PostgreSQL: statement timeout, server shutting down, too many connections,
-                // cannot connect now. SQLite: busy / locked.
+                // PostgreSQL: serialization failure, deadlock, statement timeout, server
+                // shutting down, too many connections, connection exceptions (08…).
+                // SQLite: any variant of BUSY (5) or LOCKED (6).
                 matches!(
                     code.as_ref(),
-                    "57014" | "57P01" | "57P02" | "57P03" | "53300" | "5" | "6" | "517"
+                    "40001" | "40P01" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
                 ) || code.starts_with("08")
+                    || code.parse::<i32>().is_ok_and(|c| matches!(c & 0xFF, 5 | 6))
             }
             _ => false,
         }

@@ -8,12 +8,12 @@ use license_manager::{db, openapi, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.config = cli.config.normalized();
     telemetry::init(cli.config.log_format);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            tracing::error!("{message}");
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
@@ -60,12 +60,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             let password = match std::env::var("LM_OWNER_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
-                _ => rpassword::prompt_password("Owner password: ")
-                    .map_err(|e| format!("cannot read the password: {e}"))?,
+                _ => read_password()?,
             };
-            let mut config = config;
-            // Nothing is bootstrapped from this command.
-            config.bootstrap_owner_password = None;
             let conn = db::connect(&config)
                 .await
                 .map_err(|e| format!("cannot connect: {e}"))?;
@@ -111,4 +107,20 @@ fn display_addr(bind: &str, port: u16) -> String {
         host
     };
     format!("{host}:{port}")
+}
+
+/// The owner password for `create-company`: prompted without echo on a terminal, else the
+/// first line of standard input.
+fn read_password() -> Result<String, String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Owner password: ")
+            .map_err(|e| format!("cannot read the password: {e}"))
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::http::{StatusCode, header};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -91,6 +91,7 @@ impl Application {
             .map_err(|e| StartupError::Bind(bind.clone(), e))?
             .port();
         let state = web::Data::new(state);
+        spawn_housekeeping(state.clone());
         let metrics = web::Data::new(Metrics::new());
         let document = web::Data::new(crate::openapi::document_json());
         let allowed = web::Data::new(AllowedMethods::from_document(&crate::openapi::document()));
@@ -108,12 +109,6 @@ impl Application {
                 )
                 .app_data(web::QueryConfig::default().error_handler(routes::query_error))
                 .app_data(web::PathConfig::default().error_handler(routes::path_error))
-                .wrap(
-                    ErrorHandlers::new()
-                        .handler(StatusCode::NOT_FOUND, problem_for_bare_error)
-                        .handler(StatusCode::METHOD_NOT_ALLOWED, problem_for_bare_error)
-                        .handler(StatusCode::PAYLOAD_TOO_LARGE, problem_for_bare_error),
-                )
                 .wrap(cors)
                 .wrap(from_fn(telemetry::request_context))
                 .into_utoipa_app()
@@ -152,6 +147,27 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Every ten minutes, deletes expired sessions, refresh tokens and sign-in attempts, so the
+/// tables do not grow with traffic. Safe to run in several processes at once.
+fn spawn_housekeeping(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            let window_ms = state.config.login_window.as_millis() as i64;
+            let now = crate::now();
+            let result = async {
+                crate::repo::sessions::purge_expired(&state.db, now).await?;
+                crate::repo::throttle::purge(&state.db, now.timestamp_millis(), window_ms).await
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    });
 }
 
 fn cors(origins: &[String]) -> Cors {
@@ -223,28 +239,4 @@ async fn not_found(req: HttpRequest, allowed: web::Data<AllowedMethods>) -> Http
         }
         None => ApiError::NotFound.error_response(),
     }
-}
-
-/// Replaces the empty bodies actix gives to unmatched methods and similar with problems.
-fn problem_for_bare_error<B>(
-    res: actix_web::dev::ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/problem+json"));
-    if is_problem {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let error = match res.status() {
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        _ => ApiError::NotFound,
-    };
-    let (req, _) = res.into_parts();
-    let response = error.error_response();
-    Ok(ErrorHandlerResponse::Response(
-        actix_web::dev::ServiceResponse::new(req, response).map_into_right_body(),
-    ))
 }

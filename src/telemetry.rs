@@ -4,15 +4,17 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+use crate::error::ApiError;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -36,7 +38,8 @@ pub fn init(format: LogFormat) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Json => builder
             .json()
@@ -123,6 +126,45 @@ fn request_id_from(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// An error response that is not a problem document yet.
+fn is_bare_error<B>(res: &ServiceResponse<B>) -> bool {
+    (res.status().is_client_error() || res.status().is_server_error())
+        && !res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/problem+json"))
+}
+
+/// The problem for an error status raised outside the handlers.
+fn problem_for(status: StatusCode, detail: String) -> HttpResponse {
+    let error = match status.as_u16() {
+        401 => ApiError::Unauthenticated,
+        403 => ApiError::Forbidden,
+        404 => ApiError::NotFound,
+        405 => ApiError::MethodNotAllowed,
+        413 => ApiError::PayloadTooLarge,
+        415 => ApiError::UnsupportedMediaType,
+        503 => ApiError::Unavailable(detail),
+        500..=599 => ApiError::Internal(detail),
+        _ => ApiError::malformed(detail),
+    };
+    error.error_response()
+}
+
+/// `response` with the headers of `original` that it does not set itself (CORS, Allow, …).
+fn with_headers_of(mut response: HttpResponse, original: &header::HeaderMap) -> HttpResponse {
+    for (name, value) in original {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !response.headers().contains_key(name)
+        {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    response
+}
+
 /// Outermost middleware: assigns the request id, echoes it, logs one line per request and
 /// records metrics.
 pub async fn request_context(
@@ -136,8 +178,19 @@ pub async fn request_context(
     let metrics = req.app_data::<actix_web::web::Data<Metrics>>().cloned();
 
     let result = REQUEST_ID.scope(request_id.clone(), next.call(req)).await;
+    // Whatever produced an error (a middleware such as CORS, or actix itself), the client
+    // gets a problem document.
     let mut res = match result {
-        Ok(res) => res,
+        Ok(res) if !is_bare_error(&res) => res.map_into_left_body(),
+        Ok(res) => {
+            let status = res.status();
+            let (req, old) = res.into_parts();
+            let detail = status.canonical_reason().unwrap_or("Error").to_string();
+            let problem = REQUEST_ID.sync_scope(request_id.clone(), || problem_for(status, detail));
+            ServiceResponse::new(req, with_headers_of(problem, old.headers())).map_into_right_body()
+        }
+        // Errors from handlers and extractors are already problems (ApiError); others are
+        // rendered by actix.
         Err(err) => return Err(err),
     };
     if let Ok(value) = HeaderValue::from_str(&request_id) {

@@ -76,8 +76,15 @@ enum Events {
 enum LoginThrottle {
     Table,
     Key,
-    Attempts,
-    WindowStartedMs,
+    LastAttemptMs,
+}
+
+#[derive(DeriveIden)]
+enum LoginAttempts {
+    Table,
+    Id,
+    Key,
+    AtMs,
 }
 
 #[derive(DeriveIden)]
@@ -109,7 +116,7 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(Companies::Name).string_len(100).not_null())
+                    .col(ColumnDef::new(Companies::Name).text().not_null())
                     .col(
                         ColumnDef::new(Companies::CreatedAt)
                             .timestamp_with_time_zone()
@@ -125,10 +132,10 @@ impl MigrationTrait for Migration {
                     .table(Users::Table)
                     .col(ColumnDef::new(Users::Id).uuid().not_null().primary_key())
                     .col(ColumnDef::new(Users::CompanyId).uuid().not_null())
-                    .col(ColumnDef::new(Users::Name).string_len(400).not_null())
-                    .col(ColumnDef::new(Users::NameKey).string_len(400).not_null())
-                    .col(ColumnDef::new(Users::Username).string_len(1024).not_null())
-                    .col(ColumnDef::new(Users::Email).string_len(1024).not_null())
+                    .col(ColumnDef::new(Users::Name).text().not_null())
+                    .col(ColumnDef::new(Users::NameKey).text().not_null())
+                    .col(ColumnDef::new(Users::Username).text().not_null())
+                    .col(ColumnDef::new(Users::Email).text().not_null())
                     .col(ColumnDef::new(Users::Role).string_len(16).not_null())
                     .col(ColumnDef::new(Users::Status).string_len(16).not_null())
                     .col(
@@ -297,22 +304,14 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(Events::Action).string_len(64).not_null())
                     .col(ColumnDef::new(Events::ActorId).uuid().null())
-                    .col(
-                        ColumnDef::new(Events::ActorUsername)
-                            .string_len(1024)
-                            .null(),
-                    )
-                    .col(ColumnDef::new(Events::ActorName).string_len(400).null())
+                    .col(ColumnDef::new(Events::ActorUsername).text().null())
+                    .col(ColumnDef::new(Events::ActorName).text().null())
                     .col(ColumnDef::new(Events::SubjectId).uuid().null())
-                    .col(
-                        ColumnDef::new(Events::SubjectUsername)
-                            .string_len(1024)
-                            .null(),
-                    )
-                    .col(ColumnDef::new(Events::SubjectName).string_len(400).null())
+                    .col(ColumnDef::new(Events::SubjectUsername).text().null())
+                    .col(ColumnDef::new(Events::SubjectName).text().null())
                     .col(ColumnDef::new(Events::Changes).json_binary().null())
                     .col(ColumnDef::new(Events::Ip).string_len(64).null())
-                    .col(ColumnDef::new(Events::UserAgent).string_len(1024).null())
+                    .col(ColumnDef::new(Events::UserAgent).text().null())
                     .col(ColumnDef::new(Events::RequestId).string_len(200).null())
                     .foreign_key(
                         ForeignKey::create()
@@ -389,18 +388,42 @@ impl MigrationTrait for Migration {
                     .table(LoginThrottle::Table)
                     .col(
                         ColumnDef::new(LoginThrottle::Key)
-                            .string_len(1024)
+                            .string_len(64)
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(LoginThrottle::Attempts).integer().not_null())
                     .col(
-                        ColumnDef::new(LoginThrottle::WindowStartedMs)
+                        ColumnDef::new(LoginThrottle::LastAttemptMs)
                             .big_integer()
                             .not_null(),
                     )
                     .to_owned(),
             )
+            .await?;
+        // Sign-in attempts per username (a SHA-256 of the normalised name), a sliding log:
+        // `login_throttle` holds one row per name that serialises its attempts.
+        manager
+            .create_table(
+                Table::create()
+                    .table(LoginAttempts::Table)
+                    .col(
+                        ColumnDef::new(LoginAttempts::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(LoginAttempts::Key).string_len(64).not_null())
+                    .col(ColumnDef::new(LoginAttempts::AtMs).big_integer().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "ix_login_attempts_key_at",
+                LoginAttempts::Table,
+                &["key", "at_ms"],
+            ))
             .await?;
 
         manager

@@ -41,14 +41,20 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _permit = self
+        // The permit moves into the blocking task, so it is held for as long as the hash
+        // runs, even if the request that asked for it is dropped.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| ApiError::Internal("password hasher closed".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))
     }
 
     /// The PHC string of a fresh Argon2id hash of `password`.

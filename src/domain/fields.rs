@@ -3,6 +3,21 @@ use validator::ValidateEmail;
 
 use crate::error::FieldError;
 
+/// The form in which text is compared: Unicode NFKC, then lower case. Usernames, emails, and
+/// search keys of names and filters all use it, so `ＡＬＩＣＥ`, `Alice` and `alice` meet.
+pub fn fold(text: &str) -> String {
+    text.nfkc().collect::<String>().to_lowercase()
+}
+
+/// Control characters, and the invisible format characters (zero-width, bidirectional
+/// overrides, line and paragraph separators) that make two different strings look alike.
+pub fn is_hidden_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
+}
+
 /// A person's display name: trimmed, 1–100 characters, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonName(String);
@@ -23,11 +38,11 @@ impl PersonName {
                 "must be at most 100 characters",
             ));
         }
-        if value.chars().any(char::is_control) {
+        if value.chars().any(is_hidden_or_control) {
             return Err(FieldError::new(
                 "name",
                 "invalid_characters",
-                "must not contain control characters",
+                "must not contain control or invisible characters",
             ));
         }
         Ok(Self(value.to_owned()))
@@ -40,7 +55,7 @@ impl PersonName {
     /// The NFKC, lower-cased form used for case-insensitive filtering and sorting, so that
     /// "E\u{301}lodie", "Élodie" and "ÉLODIE" all match one another.
     pub fn search_key(&self) -> String {
-        self.0.nfkc().collect::<String>().to_lowercase()
+        fold(&self.0)
     }
 }
 
@@ -51,7 +66,7 @@ pub struct Username(String);
 
 impl Username {
     pub fn normalize(raw: &str) -> String {
-        raw.trim().nfkc().collect::<String>().to_lowercase()
+        fold(raw.trim())
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
@@ -71,7 +86,10 @@ impl Username {
                 "must be at most 254 characters",
             ));
         }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if value
+            .chars()
+            .any(|c| c.is_whitespace() || is_hidden_or_control(c))
+        {
             return Err(FieldError::new(
                 "username",
                 "invalid_characters",
@@ -92,7 +110,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let value = raw.trim().nfkc().collect::<String>().to_lowercase();
+        let value = fold(raw.trim());
         if value.is_empty() {
             return Err(FieldError::new("email", "required", "must not be empty"));
         }
@@ -103,7 +121,11 @@ impl Email {
                 "must be at most 254 characters",
             ));
         }
-        if !value.validate_email() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !value.validate_email()
+            || value
+                .chars()
+                .any(|c| c.is_whitespace() || is_hidden_or_control(c))
+        {
             return Err(FieldError::new(
                 "email",
                 "invalid_format",
@@ -165,6 +187,16 @@ mod tests {
         );
         assert_eq!(
             Username::parse("abc\u{0000}").unwrap_err().code,
+            "invalid_characters"
+        );
+        for hidden in ["owner\u{200B}@acme.test", "\u{202E}evil", "a\u{FEFF}bc"] {
+            assert_eq!(
+                Username::parse(hidden).unwrap_err().code,
+                "invalid_characters"
+            );
+        }
+        assert_eq!(
+            PersonName::parse("Ada\u{202E}").unwrap_err().code,
             "invalid_characters"
         );
         assert_eq!(

@@ -4,7 +4,7 @@ mod fields;
 mod password;
 mod role;
 
-pub use fields::{Email, PersonName, Username};
+pub use fields::{Email, PersonName, Username, fold, is_hidden_or_control};
 pub use password::NewPassword;
 pub use role::{Role, Status};
 

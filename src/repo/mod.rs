@@ -1,5 +1,6 @@
-//! Queries. Every function that reads or changes a company's data takes the company id as a
-//! required argument, and any `ConnectionTrait`, so services decide the transaction.
+//! Queries. Every function that reads or changes a company's users or events takes the company
+//! id as a required argument; session functions are keyed by ids taken from a verified token
+//! or from the database. All take any `ConnectionTrait`, so services decide the transaction.
 
 pub mod events;
 pub mod sessions;
@@ -15,9 +16,23 @@ use uuid::Uuid;
 pub fn raw(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DbBackend::Postgres => sql.to_owned(),
-        _ => sql.replace('$', "?"),
+        _ => numbered_to_sqlite(sql),
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// `$1` → `?1`; a `$` not followed by a digit is left alone.
+fn numbered_to_sqlite(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Serialises every change to the users of one company until the transaction ends: a row
@@ -27,7 +42,9 @@ pub fn raw(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
 pub async fn lock_company(conn: &impl ConnectionTrait, company_id: Uuid) -> Result<bool, DbErr> {
     let backend = conn.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => "SELECT id FROM companies WHERE id = $1 FOR UPDATE",
+        // NO KEY UPDATE: serialises user changes without blocking the foreign-key checks of
+        // concurrent inserts that reference the company (events, sessions).
+        DbBackend::Postgres => "SELECT id FROM companies WHERE id = $1 FOR NO KEY UPDATE",
         _ => "UPDATE companies SET name = name WHERE id = $1",
     };
     let stmt = raw(backend, sql, vec![company_id.into()]);
@@ -68,7 +85,11 @@ mod tests {
             vec![1.into(), 2.into()],
         );
         assert_eq!(pg.sql, "SELECT $1, $2");
-        let lite = raw(DbBackend::Sqlite, "SELECT $1, $2", vec![1.into(), 2.into()]);
-        assert_eq!(lite.sql, "SELECT ?1, ?2");
+        let lite = raw(
+            DbBackend::Sqlite,
+            "SELECT $1, $2, '$x'",
+            vec![1.into(), 2.into()],
+        );
+        assert_eq!(lite.sql, "SELECT ?1, ?2, '$x'");
     }
 }

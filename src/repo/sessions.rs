@@ -24,6 +24,7 @@ pub async fn live_session_user(
                     .from(Sessions)
                     .and_where(session::Column::Id.eq(session_id))
                     .and_where(session::Column::RevokedAt.is_null())
+                    .and_where(session::Column::ExpiresAt.gt(crate::now()))
                     .to_owned(),
             ),
         )
@@ -100,4 +101,17 @@ pub async fn revoke_all_for_user(
         update = update.filter(session::Column::Id.ne(keep));
     }
     Ok(update.exec(conn).await?.rows_affected)
+}
+
+/// Deletes sessions past their absolute lifetime and refresh tokens past their expiry.
+pub async fn purge_expired(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
+    RefreshTokens::delete_many()
+        .filter(refresh_token::Column::ExpiresAt.lt(now))
+        .exec(conn)
+        .await?;
+    Sessions::delete_many()
+        .filter(session::Column::ExpiresAt.lt(now))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

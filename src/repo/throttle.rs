@@ -1,66 +1,94 @@
 //! Sign-in throttling state, kept in the database so that it holds across server processes.
 //!
-//! An attempt is *reserved* (counted) before the password is verified, in one atomic upsert,
-//! so parallel requests cannot squeeze in more verifications than the limit.
+//! A sliding log: each attempt is a row in `login_attempts`, keyed by the SHA-256 of the
+//! normalised username (fixed size, whatever the client sent). An attempt is *reserved*
+//! before the password is verified, inside a transaction that first locks the name's row in
+//! `login_throttle`, so parallel requests, in one process or several, cannot squeeze in more
+//! verifications than the limit.
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sha2::{Digest, Sha256};
 
 use super::raw;
 
-/// Counts one attempt for `key` unless the limit is reached. `Ok(None)` means go ahead;
-/// `Ok(Some(secs))` means throttled for that many more seconds.
+/// The stored key of a (normalised) username.
+fn key_of(username: &str) -> String {
+    Sha256::digest(username.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Counts one attempt for `username` unless `max_attempts` were made in the last `window_ms`.
+/// `Ok(None)` means go ahead; `Ok(Some(secs))` means throttled for that many more seconds.
 pub async fn reserve_attempt(
-    conn: &impl ConnectionTrait,
-    key: &str,
+    db: &DatabaseConnection,
+    username: &str,
     now_ms: i64,
     window_ms: i64,
     max_attempts: u32,
 ) -> Result<Option<u64>, DbErr> {
-    let backend = conn.get_database_backend();
-    let cutoff = now_ms - window_ms;
-    let reserved = conn
-        .query_one_raw(raw(
+    let key = key_of(username);
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    // Locks this name's row (PostgreSQL) or takes the write lock (SQLite) before counting.
+    txn.execute_raw(raw(
+        backend,
+        "INSERT INTO login_throttle (key, last_attempt_ms) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET last_attempt_ms = excluded.last_attempt_ms",
+        vec![key.clone().into(), now_ms.into()],
+    ))
+    .await?;
+    let recent = txn
+        .query_all_raw(raw(
             backend,
-            "INSERT INTO login_throttle (key, attempts, window_started_ms) VALUES ($1, 1, $2) \
-             ON CONFLICT (key) DO UPDATE SET \
-               attempts = CASE WHEN login_throttle.window_started_ms <= $3 THEN 1 \
-                               ELSE login_throttle.attempts + 1 END, \
-               window_started_ms = CASE WHEN login_throttle.window_started_ms <= $3 THEN $2 \
-                               ELSE login_throttle.window_started_ms END \
-             WHERE login_throttle.window_started_ms <= $3 OR login_throttle.attempts < $4 \
-             RETURNING attempts",
-            vec![
-                key.into(),
-                now_ms.into(),
-                cutoff.into(),
-                (max_attempts as i32).into(),
-            ],
+            "SELECT at_ms FROM login_attempts WHERE key = $1 AND at_ms > $2 ORDER BY at_ms",
+            vec![key.clone().into(), (now_ms - window_ms).into()],
         ))
         .await?;
-    if reserved.is_some() {
-        return Ok(None);
+    if recent.len() >= max_attempts as usize {
+        txn.rollback().await?;
+        // Free again when the oldest attempt that counts leaves the window.
+        let oldest: i64 = recent[recent.len() - max_attempts as usize].try_get("", "at_ms")?;
+        let remaining_ms = (oldest + window_ms - now_ms).max(1000);
+        return Ok(Some(((remaining_ms + 999) / 1000) as u64));
     }
-    let started: i64 = conn
-        .query_one_raw(raw(
-            backend,
-            "SELECT window_started_ms FROM login_throttle WHERE key = $1",
-            vec![key.into()],
-        ))
-        .await?
-        .map(|row| row.try_get("", "window_started_ms"))
-        .transpose()?
-        .unwrap_or(now_ms);
-    let remaining_ms = (started + window_ms - now_ms).max(1000);
-    Ok(Some(((remaining_ms + 999) / 1000) as u64))
+    txn.execute_raw(raw(
+        backend,
+        "INSERT INTO login_attempts (key, at_ms) VALUES ($1, $2)",
+        vec![key.into(), now_ms.into()],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(None)
 }
 
-/// Forgets the attempts for `key` (after a successful sign-in).
-pub async fn reset(conn: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+/// Forgets the attempts for `username` (after a successful sign-in or a password reset).
+pub async fn reset(conn: &impl ConnectionTrait, username: &str) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     conn.execute_raw(raw(
         backend,
-        "DELETE FROM login_throttle WHERE key = $1",
-        vec![key.into()],
+        "DELETE FROM login_attempts WHERE key = $1",
+        vec![key_of(username).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Deletes attempts older than the window, and names with no recent attempt.
+pub async fn purge(conn: &impl ConnectionTrait, now_ms: i64, window_ms: i64) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let cutoff = now_ms - window_ms;
+    conn.execute_raw(raw(
+        backend,
+        "DELETE FROM login_attempts WHERE at_ms <= $1",
+        vec![cutoff.into()],
+    ))
+    .await?;
+    conn.execute_raw(raw(
+        backend,
+        "DELETE FROM login_throttle WHERE last_attempt_ms <= $1",
+        vec![cutoff.into()],
     ))
     .await?;
     Ok(())

@@ -137,14 +137,23 @@ pub async fn insert(conn: &impl ConnectionTrait, user: User) -> Result<User, DbE
     user.into_active_model().reset_all().insert(conn).await
 }
 
-/// Writes every column of `user`, which must belong to `company_id`.
+/// Writes the profile, role, status, password and version columns of `user` in `company_id`.
+/// `last_login_at` is left to sign-ins, which do not take the company lock: writing a stale
+/// value back would lose one.
 pub async fn save(
     conn: &impl ConnectionTrait,
     company_id: Uuid,
     user: User,
 ) -> Result<User, DbErr> {
-    debug_assert_eq!(user.company_id, company_id);
-    user.into_active_model().reset_all().update(conn).await
+    let mut model = user.into_active_model().reset_all();
+    model.last_login_at = sea_orm::ActiveValue::NotSet;
+    model.company_id = sea_orm::ActiveValue::NotSet;
+    model.created_at = sea_orm::ActiveValue::NotSet;
+    Users::update(model)
+        .validate()?
+        .filter(Column::CompanyId.eq(company_id))
+        .exec(conn)
+        .await
 }
 
 pub async fn delete(
@@ -172,18 +181,22 @@ pub async fn count_active_owners(
         .await
 }
 
-/// Records a successful sign-in without touching `version` or `updated_at`.
-pub async fn touch_last_login(
+/// Records a sign-in without touching `version` or `updated_at`, provided the user is still
+/// active with the password hash that was verified. False when that is no longer so.
+pub async fn record_login(
     conn: &impl ConnectionTrait,
     id: Uuid,
+    verified_hash: &str,
     at: chrono::DateTime<chrono::Utc>,
-) -> Result<(), DbErr> {
-    Users::update_many()
+) -> Result<bool, DbErr> {
+    let res = Users::update_many()
         .col_expr(Column::LastLoginAt, Expr::value(at))
         .filter(Column::Id.eq(id))
+        .filter(Column::PasswordHash.eq(verified_hash))
+        .filter(Column::Status.eq(Status::Active.as_str()))
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(res.rows_affected == 1)
 }
 
 pub async fn count_all(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {

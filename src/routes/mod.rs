@@ -13,10 +13,7 @@ use actix_web::http::header;
 use crate::dto::User;
 use crate::entities::user::Model as UserRow;
 
-/// The strong entity tag of a user version: a quoted string.
-pub fn etag(version: i64) -> String {
-    format!("\"{version}\"")
-}
+use crate::dto::etag;
 
 /// 200 with the user and its `ETag`.
 fn user_response(mut builder: actix_web::HttpResponseBuilder, user: UserRow) -> HttpResponse {

@@ -72,7 +72,12 @@ fn refresh_row(
 pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result<Tokens, ApiError> {
     let username = Username::normalize(&input.username);
     reserve_attempt(state, &username).await?;
-    let user = repo::users::find_by_username(&state.db, &username).await?;
+    // A name no user can have (too long, control characters) is not looked up, but its
+    // attempt costs the same verification as any other.
+    let user = match Username::parse(&input.username) {
+        Ok(valid) => repo::users::find_by_username(&state.db, valid.as_str()).await?,
+        Err(_) => None,
+    };
     let matched = state
         .hasher
         .verify(
@@ -80,22 +85,25 @@ pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result
             user.as_ref().map(|u| u.password_hash.as_str()),
         )
         .await?;
-    let Some(user) = user.filter(|_| matched) else {
-        if let Some(user) = repo::users::find_by_username(&state.db, &username).await? {
-            audit::record(
-                &state.db,
-                Entry {
-                    company_id: user.company_id,
-                    action: Action::LoginFailed,
-                    actor: None,
-                    subject: Some(Party::from(&user)),
-                    changes: None,
-                    meta,
-                },
-            )
-            .await?;
+    let user = match user {
+        Some(user) if matched => user,
+        known => {
+            if let Some(user) = known {
+                audit::record(
+                    &state.db,
+                    Entry {
+                        company_id: user.company_id,
+                        action: Action::LoginFailed,
+                        actor: None,
+                        subject: Some(Party::from(&user)),
+                        changes: None,
+                        meta,
+                    },
+                )
+                .await?;
+            }
+            return Err(ApiError::InvalidCredentials);
         }
-        return Err(ApiError::InvalidCredentials);
     };
     repo::throttle::reset(&state.db, &username).await?;
     if user.status != Status::Active.as_str() {
@@ -113,10 +121,24 @@ pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result
     };
     let (access_token, expires_in, refresh_token) = token_pair(state, &user, session.id)?;
     let txn = state.db.begin().await?;
+    // The sign-in counts only if the account is still as verified: a password reset or change,
+    // a disable or a delete that committed meanwhile wins. Updating the user row first also
+    // takes its lock before the session row references it.
+    if !repo::users::record_login(&txn, user.id, &user.password_hash, now).await? {
+        txn.rollback().await?;
+        let current = repo::users::find(&state.db, user.company_id, user.id).await?;
+        return Err(match current {
+            Some(u)
+                if u.password_hash == user.password_hash && u.status != Status::Active.as_str() =>
+            {
+                ApiError::AccountDisabled
+            }
+            _ => ApiError::InvalidCredentials,
+        });
+    }
     repo::sessions::insert(&txn, session.clone()).await?;
     repo::sessions::insert_refresh_token(&txn, refresh_row(state, &refresh_token, &session, now))
         .await?;
-    repo::users::touch_last_login(&txn, user.id, now).await?;
     audit::record(
         &txn,
         Entry {
@@ -150,7 +172,11 @@ async fn reuse_detected(
     session: &session::Model,
 ) -> Result<ApiError, ApiError> {
     let txn = state.db.begin().await?;
-    repo::sessions::revoke(&txn, session.id, crate::now()).await?;
+    if !repo::sessions::revoke(&txn, session.id, crate::now()).await? {
+        // Another request already detected it and revoked the session.
+        txn.rollback().await?;
+        return Ok(ApiError::TokenRevoked);
+    }
     let user = repo::users::find(&txn, session.company_id, session.user_id).await?;
     audit::record(
         &txn,
@@ -220,11 +246,7 @@ pub async fn refresh(
 pub async fn logout(state: &AppState, meta: &RequestMeta, caller: &Caller) -> Result<(), ApiError> {
     let txn = state.db.begin().await?;
     if repo::sessions::revoke(&txn, caller.session_id, crate::now()).await? {
-        let me = Party {
-            id: caller.user_id,
-            username: caller.username.clone(),
-            name: caller.name.clone(),
-        };
+        let me = Party::from(caller);
         audit::record(
             &txn,
             Entry {
@@ -262,12 +284,17 @@ pub async fn change_password(
         .verify(&input.current_password, Some(&user.password_hash))
         .await?
     {
+        // Counts as a failed attempt: the reservation above stays.
         checks.push(FieldError::new(
             "current_password",
             "incorrect",
             "is not your current password",
         ));
-    } else if input.new_password == input.current_password {
+    } else {
+        // The right password is a success, whatever happens to the new one.
+        repo::throttle::reset(&state.db, &caller.username).await?;
+    }
+    if checks.is_empty() && input.new_password == input.current_password {
         checks.push(FieldError::new(
             "new_password",
             "unchanged",
@@ -283,7 +310,6 @@ pub async fn change_password(
     let Some(password) = password else {
         return Err(ApiError::Internal("validated password missing".into()));
     };
-    repo::throttle::reset(&state.db, &caller.username).await?;
     let hash = state.hasher.hash(password.expose()).await?;
 
     let txn = state.db.begin().await?;
@@ -291,6 +317,10 @@ pub async fn change_password(
     let old = repo::users::find(&txn, caller.company_id, caller.user_id)
         .await?
         .ok_or(ApiError::TokenRevoked)?;
+    if old.password_hash != user.password_hash {
+        // Reset by an owner meanwhile, which also ended this session.
+        return Err(ApiError::TokenRevoked);
+    }
     let mut new = old.clone();
     new.password_hash = hash;
     new.must_change_password = false;

@@ -110,10 +110,7 @@ pub async fn create_company(
             action: Action::UserCreated,
             actor: None,
             subject: Some(Party::from(&owner)),
-            changes: Some(serde_json::json!({
-                "name": {"new": owner.name}, "username": {"new": owner.username},
-                "email": {"new": owner.email}, "role": {"new": owner.role}
-            })),
+            changes: Some(audit::created_changes(&owner)),
             meta: &RequestMeta::default(),
         },
     )

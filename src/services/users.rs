@@ -12,13 +12,13 @@ use crate::dto::{
 };
 use crate::entities::user::Model as UserRow;
 use crate::error::{ApiError, FieldError};
-use crate::policy::{Permit, Section};
+use crate::policy::{Access, Permit, Section};
 use crate::repo::{self, events::EventQuery, users::ListQuery, users::SortKey};
 use crate::state::AppState;
 
-fn permit_for_users(permit: &Permit<'_>) -> Result<(), ApiError> {
-    // A permit for another section cannot manage users.
-    if permit.section() == Section::Users {
+/// A permit proves a policy check; it must be for this section and grant what is needed.
+fn permit_for_users(permit: &Permit<'_>, needed: Access) -> Result<(), ApiError> {
+    if permit.section() == Section::Users && permit.access() >= needed {
         Ok(())
     } else {
         Err(ApiError::Forbidden)
@@ -26,12 +26,7 @@ fn permit_for_users(permit: &Permit<'_>) -> Result<(), ApiError> {
 }
 
 fn actor(permit: &Permit<'_>) -> Party {
-    let caller = permit.caller();
-    Party {
-        id: caller.user_id,
-        username: caller.username.clone(),
-        name: caller.name.clone(),
-    }
+    Party::from(permit.caller())
 }
 
 fn is_active_owner(user: &UserRow) -> bool {
@@ -104,7 +99,7 @@ pub async fn create(
     meta: &RequestMeta,
     input: CreateUser,
 ) -> Result<UserRow, ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Write)?;
     let mut checks = Checks::new();
     let name = checks.check(PersonName::parse(&input.name));
     let username = checks.check(Username::parse(&input.username));
@@ -147,12 +142,6 @@ pub async fn create(
     let user = repo::users::insert(&txn, row)
         .await
         .map_err(unique_violation)?;
-    let mut changes = Changes::new();
-    changes
-        .set("name", serde_json::json!({"new": user.name}))
-        .set("username", serde_json::json!({"new": user.username}))
-        .set("email", serde_json::json!({"new": user.email}))
-        .set("role", serde_json::json!({"new": user.role}));
     audit::record(
         &txn,
         Entry {
@@ -160,7 +149,7 @@ pub async fn create(
             action: Action::UserCreated,
             actor: Some(actor(permit)),
             subject: Some(Party::from(&user)),
-            changes: changes.into_value(),
+            changes: Some(audit::created_changes(&user)),
             meta,
         },
     )
@@ -170,7 +159,7 @@ pub async fn create(
 }
 
 pub async fn get(state: &AppState, permit: &Permit<'_>, id: Uuid) -> Result<UserRow, ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Read)?;
     repo::users::find(&state.db, permit.company_id(), id)
         .await?
         .ok_or(ApiError::NotFound)
@@ -225,18 +214,15 @@ fn text_filter(value: &Option<String>, field: &str, checks: &mut Checks) -> Opti
         ));
         return None;
     }
-    Some(text.nfkc_lower())
-}
-
-trait NfkcLower {
-    fn nfkc_lower(&self) -> String;
-}
-
-impl NfkcLower for str {
-    fn nfkc_lower(&self) -> String {
-        use unicode_normalization::UnicodeNormalization;
-        self.nfkc().collect::<String>().to_lowercase()
+    if text.chars().any(crate::domain::is_hidden_or_control) {
+        checks.push(FieldError::new(
+            field,
+            "invalid_characters",
+            "must not contain control or invisible characters",
+        ));
+        return None;
     }
+    Some(crate::domain::fold(text))
 }
 
 pub async fn list(
@@ -244,7 +230,7 @@ pub async fn list(
     permit: &Permit<'_>,
     params: ListUsersParams,
 ) -> Result<(Vec<UserRow>, u64, u64, u64), ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Read)?;
     let mut checks = Checks::new();
     let roles: Vec<Role> = parse_list(&params.role, "role", &mut checks, |v, f| {
         Role::parse(v, f).map(|r| vec![r.as_str()])
@@ -306,7 +292,7 @@ pub async fn list(
 /// Compares `If-Match` with the user's version: `*` or a matching strong tag passes.
 pub fn if_match_allows(if_match: Option<&str>, version: i64) -> bool {
     let Some(header) = if_match else { return true };
-    let current = crate::routes::etag(version);
+    let current = crate::dto::etag(version);
     header
         .split(',')
         .map(str::trim)
@@ -321,7 +307,7 @@ pub async fn update(
     if_match: Option<&str>,
     input: UpdateUser,
 ) -> Result<UserRow, ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Write)?;
     let mut checks = Checks::new();
     let required = |field: &str| FieldError::new(field, "required", "must not be null");
     let name = match &input.name {
@@ -417,7 +403,7 @@ pub async fn delete(
     meta: &RequestMeta,
     id: Uuid,
 ) -> Result<(), ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Write)?;
     let company_id = permit.company_id();
     let (txn, user) = begin_with_user(state, company_id, id).await?;
     if user.id == permit.caller().user_id {
@@ -448,7 +434,7 @@ pub async fn reset_password(
     id: Uuid,
     input: SetPassword,
 ) -> Result<(), ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Write)?;
     let company_id = permit.company_id();
     if id == permit.caller().user_id {
         // Exists and is the caller: changing one's own password goes through PUT /me/password.
@@ -505,7 +491,7 @@ pub async fn set_status(
     id: Uuid,
     status: Status,
 ) -> Result<UserRow, ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Write)?;
     let company_id = permit.company_id();
     let (txn, old) = begin_with_user(state, company_id, id).await?;
     if status == Status::Disabled && old.id == permit.caller().user_id {
@@ -642,7 +628,7 @@ pub async fn history(
     id: Uuid,
     params: HistoryParams,
 ) -> Result<EventPage, ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Read)?;
     let company_id = permit.company_id();
     repo::users::find(&state.db, company_id, id)
         .await?
@@ -663,7 +649,7 @@ pub async fn audit_log(
     permit: &Permit<'_>,
     params: AuditParams,
 ) -> Result<EventPage, ApiError> {
-    permit_for_users(permit)?;
+    permit_for_users(permit, Access::Read)?;
     let mut query = event_query(PageParams {
         action: &params.action,
         from: params.from,
