@@ -97,7 +97,7 @@ pub struct Config {
     )]
     pub login_max_failures: u32,
 
-    /// Window in which failed sign-ins are counted, and how long throttling lasts.
+    /// Sliding window in which failed sign-ins are counted.
     #[arg(long, env = "LM_LOGIN_WINDOW", default_value = "15m", value_parser = parse_duration, global = true)]
     pub login_window: Duration,
 

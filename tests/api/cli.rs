@@ -111,6 +111,8 @@ async fn first_start_creates_an_owner_with_a_password_shown_once() {
     let mut child = binary()
         .env("DATABASE_URL", &config.database_url)
         .env("LM_BIND", "127.0.0.1:0")
+        // Empty, as a compose file passes an unset variable: a password is generated.
+        .env("LM_BOOTSTRAP_OWNER_PASSWORD", "")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -148,4 +150,41 @@ async fn first_start_creates_an_owner_with_a_password_shown_once() {
     assert_eq!(status, 200);
     assert_eq!(body["must_change_password"], true);
     assert_eq!(body["user"]["role"], "owner");
+}
+
+#[tokio::test]
+async fn create_company_reads_the_password_from_a_pipe() {
+    use std::io::Write;
+    let (config, _dir, _pg) = test_config().await;
+    let mut child = binary()
+        .args([
+            "create-company",
+            "--name",
+            "Initech",
+            "--owner-name",
+            "Peter Gibbons",
+            "--owner-email",
+            "peter@initech.test",
+        ])
+        .env("DATABASE_URL", &config.database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Stapler-Basement-Fire-99\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app = spawn_app_with(|c| c.database_url = config.database_url.clone()).await;
+    app.login("peter@initech.test", "Stapler-Basement-Fire-99")
+        .await;
 }

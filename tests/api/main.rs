@@ -10,4 +10,5 @@ mod list;
 mod ops;
 mod outage;
 mod processes;
+mod robustness;
 mod users;
