@@ -15,6 +15,7 @@ use crate::telemetry::RequestId;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = "user.updated")]
 pub enum Action {
     #[serde(rename = "user.created")]
     UserCreated,

@@ -76,6 +76,14 @@ impl From<user::Model> for User {
 
 /// A page of users.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"items": [{
+        "id": "0192f0c1-7c1e-7a11-9d7e-2f1b0c3d4e5f",
+        "company_id": "0192f0c0-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+        "name": "Ada Lovelace", "username": "ada@example.com", "email": "ada@example.com",
+        "role": "editor", "status": "active", "must_change_password": false,
+        "created_at": "2026-12-03T16:40:00.123456Z", "updated_at": "2026-12-03T16:42:10.000001Z",
+        "last_login_at": "2026-12-03T16:45:00.654321Z", "version": 2
+    }], "total": 1, "limit": 50, "offset": 0}))]
 pub struct UserPage {
     pub items: Vec<User>,
     /// Number of users matching the filters, over all pages.
@@ -214,6 +222,7 @@ pub struct Tokens {
 
 /// Access per section.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"licenses": "write", "shopping_cart": "write", "users": "none"}))]
 pub struct Permissions {
     pub licenses: Access,
     pub shopping_cart: Access,
@@ -233,6 +242,14 @@ impl Permissions {
 
 /// The signed-in user and what they may do.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"user": {
+        "id": "0192f0c1-7c1e-7a11-9d7e-2f1b0c3d4e5f",
+        "company_id": "0192f0c0-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+        "name": "Ada Lovelace", "username": "ada@example.com", "email": "ada@example.com",
+        "role": "editor", "status": "active", "must_change_password": false,
+        "created_at": "2026-12-03T16:40:00.123456Z", "updated_at": "2026-12-03T16:42:10.000001Z",
+        "last_login_at": "2026-12-03T16:45:00.654321Z", "version": 2
+    }, "permissions": {"licenses": "write", "shopping_cart": "none", "users": "none"}}))]
 pub struct Me {
     pub user: User,
     pub permissions: Permissions,
@@ -240,6 +257,8 @@ pub struct Me {
 
 /// One role of the policy table.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"role": "manager", "description": "Full access except managing users.",
+    "access": {"licenses": "write", "shopping_cart": "write", "users": "none"}}))]
 pub struct RoleInfo {
     pub role: Role,
     pub description: String,
@@ -312,6 +331,17 @@ impl From<event::Model> for Event {
 
 /// A page of history, newest first.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"items": [{
+    "id": "0192f0c2-0000-7000-8000-000000000002",
+    "occurred_at": "2026-12-03T16:51:00.000001Z",
+    "action": "user.disabled",
+    "actor": {"id": "0192f0c1-7c1e-7a11-9d7e-2f1b0c3d4e5e", "username": "owner@example.com", "name": "Olivia Owner"},
+    "subject": {"id": "0192f0c1-7c1e-7a11-9d7e-2f1b0c3d4e5f", "username": "ada@example.com", "name": "Ada Lovelace"},
+    "changes": {"status": {"old": "active", "new": "disabled"}},
+    "ip": "203.0.113.7",
+    "user_agent": "Mozilla/5.0",
+    "request_id": "7f9c2b1e-3d4a-4b5c-8d6e-9f0a1b2c3d4e"
+}], "next_cursor": "czoxMjM"}))]
 pub struct EventPage {
     pub items: Vec<Event>,
     /// Pass as `cursor` to get the next (older) page; null on the last page.
@@ -333,10 +363,16 @@ pub struct ListUsersParams {
     #[param(max_length = 254)]
     pub email: Option<String>,
     /// Role, or a comma-separated list of roles (any of).
-    #[param(example = "owner,manager")]
+    #[param(
+        example = "owner,manager",
+        pattern = r"^((owner|manager|editor|viewer)(,(owner|manager|editor|viewer))*)?$"
+    )]
     pub role: Option<String>,
     /// Status, or a comma-separated list (any of).
-    #[param(example = "active")]
+    #[param(
+        example = "active",
+        pattern = r"^((active|disabled)(,(active|disabled))*)?$"
+    )]
     pub status: Option<String>,
     /// Case-insensitive substring of name, username or email.
     #[param(max_length = 254)]
@@ -345,7 +381,7 @@ pub struct ListUsersParams {
     /// last_login_at. Ties are broken by id.
     #[param(
         example = "-created_at",
-        pattern = r"^-?(name|username|email|role|status|created_at|last_login_at)$"
+        pattern = r"^(-?(name|username|email|role|status|created_at|last_login_at))?$"
     )]
     pub sort: Option<String>,
     /// Page size, 1–200.
@@ -362,7 +398,10 @@ pub struct ListUsersParams {
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     /// Action, or a comma-separated list of actions (any of).
-    #[param(example = "user.updated,user.disabled")]
+    #[param(
+        example = "user.updated,user.disabled",
+        pattern = r"^((user\.(created|updated|deleted|disabled|enabled|password_reset|password_changed)|auth\.(login_succeeded|login_failed|logout|refresh_reuse_detected))(,(user\.(created|updated|deleted|disabled|enabled|password_reset|password_changed)|auth\.(login_succeeded|login_failed|logout|refresh_reuse_detected)))*)?$"
+    )]
     pub action: Option<String>,
     /// Only events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
@@ -386,7 +425,10 @@ pub struct AuditParams {
     /// Only events about this user (also after they were deleted).
     pub subject_id: Option<Uuid>,
     /// Action, or a comma-separated list of actions (any of).
-    #[param(example = "user.deleted")]
+    #[param(
+        example = "user.deleted",
+        pattern = r"^((user\.(created|updated|deleted|disabled|enabled|password_reset|password_changed)|auth\.(login_succeeded|login_failed|logout|refresh_reuse_detected))(,(user\.(created|updated|deleted|disabled|enabled|password_reset|password_changed)|auth\.(login_succeeded|login_failed|logout|refresh_reuse_detected)))*)?$"
+    )]
     pub action: Option<String>,
     /// Only events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,

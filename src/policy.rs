@@ -47,6 +47,7 @@ impl Section {
     ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
+#[schema(example = "write")]
 pub enum Access {
     None,
     Read,

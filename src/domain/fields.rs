@@ -26,12 +26,12 @@ impl PersonName {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        // The limit applies to what was sent, surrounding spaces included (as documented).
         let value = raw.trim();
-        let chars = value.chars().count();
-        if chars == 0 {
+        if value.is_empty() {
             return Err(FieldError::new("name", "required", "must not be empty"));
         }
-        if chars > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::new(
                 "name",
                 "too_long",
@@ -71,15 +71,14 @@ impl Username {
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let value = Self::normalize(raw);
-        let chars = value.chars().count();
-        if chars < 3 {
+        if value.chars().count() < 3 {
             return Err(FieldError::new(
                 "username",
                 "too_short",
                 "must be at least 3 characters",
             ));
         }
-        if chars > 254 {
+        if value.chars().count().max(raw.chars().count()) > 254 {
             return Err(FieldError::new(
                 "username",
                 "too_long",
@@ -114,7 +113,7 @@ impl Email {
         if value.is_empty() {
             return Err(FieldError::new("email", "required", "must not be empty"));
         }
-        if value.chars().count() > 254 {
+        if value.chars().count().max(raw.chars().count()) > 254 {
             return Err(FieldError::new(
                 "email",
                 "too_long",
@@ -181,6 +180,14 @@ mod tests {
         assert_eq!(Username::parse("ＡＬＩＣＥ").unwrap().as_str(), "alice");
         assert_eq!(Username::parse("ﬁona").unwrap().as_str(), "fiona");
         assert_eq!(Username::parse("ab").unwrap_err().code, "too_short");
+        assert_eq!(Username::parse(" ab ").unwrap_err().code, "too_short");
+        assert_eq!(
+            PersonName::parse(&format!(" {}", "a".repeat(100)))
+                .unwrap_err()
+                .code,
+            "too_long"
+        );
+        assert_eq!(Username::parse(" ab ").unwrap_err().code, "too_short");
         assert_eq!(
             Username::parse("a b c").unwrap_err().code,
             "invalid_characters"

@@ -6,6 +6,7 @@ use crate::error::FieldError;
 /// A user's role in their company.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(example = "editor")]
 pub enum Role {
     Owner,
     Manager,
@@ -44,6 +45,7 @@ impl Role {
 /// Whether a user may sign in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(example = "active")]
 pub enum Status {
     Active,
     Disabled,

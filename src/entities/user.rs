@@ -7,7 +7,7 @@ pub struct Model {
     pub id: Uuid,
     pub company_id: Uuid,
     pub name: String,
-    /// `name` lower-cased, for case-insensitive filtering and sorting on every engine.
+    /// `name` in NFKC lower case, for case-insensitive filtering and sorting on every engine.
     pub name_key: String,
     pub username: String,
     pub email: String,

@@ -171,11 +171,11 @@ fn parse_list(
     checks: &mut Checks,
     parse: impl Fn(&str, &str) -> Result<Vec<&'static str>, FieldError>,
 ) -> Vec<&'static str> {
-    match value.as_deref().map(str::trim) {
+    match value.as_deref() {
         None | Some("") => Vec::new(),
         Some(text) => {
             let mut out = Vec::new();
-            for item in text.split(',').map(str::trim) {
+            for item in text.split(',') {
                 match parse(item, field) {
                     Ok(mut values) => out.append(&mut values),
                     Err(err) => {
@@ -244,7 +244,7 @@ pub async fn list(
     .into_iter()
     .filter_map(Status::from_db)
     .collect();
-    let (descending, key) = match params.sort.as_deref().map(str::trim) {
+    let (descending, key) = match params.sort.as_deref() {
         None | Some("") => (false, "name"),
         Some(s) => match s.strip_prefix('-') {
             Some(rest) => (true, rest),

@@ -17,6 +17,9 @@ fn binary() -> Command {
 
 #[test]
 fn openapi_prints_the_committed_document() {
+    if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        return; // ops::the_served_openapi_document_is_the_committed_one is rewriting it.
+    }
     let out = binary().arg("openapi").output().unwrap();
     assert!(out.status.success());
     let committed =
