@@ -132,16 +132,16 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[schema(example = json!({"name": "Ada King", "role": "manager"}))]
 pub struct UpdateUser {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 3, max_length = 254)]
+    #[schema(value_type = String, required = false, min_length = 3, max_length = 254)]
     pub username: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = "email", max_length = 254)]
+    #[schema(value_type = String, required = false, format = "email", max_length = 254)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Role>)]
+    #[schema(value_type = Role, required = false)]
     pub role: Option<Option<String>>,
 }
 

@@ -138,7 +138,7 @@ async fn get_user(
     operation_id = "updateUser",
     params(
         ("id" = uuid::Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#, example = "\"2\"", description = "ETag from a previous read; the update fails with 412 if the user changed since")
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#, example = "\"2\"", description = "ETag from a previous read; the update fails with 412 if the user changed since")
     ),
     request_body(content = UpdateUser, content_type = "application/json"),
     responses(
