@@ -169,7 +169,10 @@ async fn update_user(
     let id = id?.into_inner();
     let body = body?.into_inner();
     // A value that is not valid text matches no entity tag (412).
-    let if_match = req.headers().get(header::IF_MATCH).map(|v| v.to_str().unwrap_or(""));
+    let if_match = req
+        .headers()
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or(""));
     let user = services::users::update(&state, &permit, &meta, id, if_match, body).await?;
     Ok(user_response(HttpResponse::Ok(), user))
 }
