@@ -191,3 +191,60 @@ async fn create_company_reads_the_password_from_a_pipe() {
     app.login("peter@initech.test", "Stapler-Basement-Fire-99")
         .await;
 }
+
+#[tokio::test]
+async fn json_logs_have_one_line_per_request_and_no_secrets() {
+    let (config, _dir, _pg) = test_config().await;
+    let mut child = binary()
+        .env("DATABASE_URL", &config.database_url)
+        .env("LM_BIND", "127.0.0.1:0")
+        .env("LM_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env("LM_BOOTSTRAP_OWNER_EMAIL", OWNER_EMAIL)
+        .env("LM_BOOTSTRAP_OWNER_PASSWORD", OWNER_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("License Manager listening on ")
+                .map(str::to_owned)
+        })
+        .expect("address printed");
+    let app = TestApp::external(base, config.clone());
+    let owner = app.owner().await;
+    app.get("/api/v1/users", &owner.token).await.ok(200);
+    app.login_raw(OWNER_EMAIL, "Wrong-Password-123456")
+        .await
+        .problem(401, "invalid_credentials");
+    child.kill().ok();
+    let out = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let requests: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|_| panic!("not JSON: {l}"))
+        })
+        .filter(|v| v["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 3, "{logs}");
+    for line in &requests {
+        for field in ["method", "route", "status", "latency_ms", "request_id"] {
+            assert!(!line[field].is_null(), "{field} missing in {line}");
+        }
+    }
+    assert_eq!(requests[1]["route"], "/api/v1/users");
+    for secret in [
+        OWNER_PASSWORD,
+        "Wrong-Password-123456",
+        &owner.token,
+        &owner.refresh,
+        "$argon2",
+    ] {
+        assert!(!logs.contains(secret), "a secret is in the logs");
+    }
+}
