@@ -93,6 +93,7 @@ pub struct Config {
         long,
         env = "LM_LOGIN_MAX_FAILURES",
         default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..),
         global = true
     )]
     pub login_max_failures: u32,

@@ -29,7 +29,20 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     options.map_sqlx_postgres_opts(move |o| {
         o.options([("statement_timeout", statement_timeout.as_str())])
     });
-    Database::connect(options).await
+    // Switching a new SQLite file to WAL needs a moment of exclusive access, and SQLite answers
+    // "busy" at once instead of waiting: processes starting together on one file retry.
+    let deadline = std::time::Instant::now() + config.db_acquire_timeout * 2;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(e) if crate::error::is_sqlite_busy(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    50 + rand::random::<u64>() % 100,
+                ))
+                .await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Applies pending migrations in one transaction that first takes a database-wide lock, so

@@ -308,7 +308,8 @@ pub fn is_unavailable(err: &DbErr) -> bool {
                     code.as_ref(),
                     "40001" | "40P01" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
                 ) || code.starts_with("08")
-                    || code.parse::<i32>().is_ok_and(|c| matches!(c & 0xFF, 5 | 6))
+                    || (db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                        && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xFF, 5 | 6)))
             }
             _ => false,
         }
@@ -317,6 +318,27 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
             sqlx_unavailable(e)
+        }
+        _ => false,
+    }
+}
+
+/// True when SQLite refused because another connection holds a lock (BUSY or LOCKED).
+pub fn is_sqlite_busy(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let sqlx_err = match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx_err.as_ref() {
+        sqlx::Error::Database(db) => {
+            db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                && db
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|c| matches!(c & 0xFF, 5 | 6))
         }
         _ => false,
     }

@@ -153,7 +153,13 @@ impl Application {
 /// tables do not grow with traffic. Safe to run in several processes at once.
 fn spawn_housekeeping(state: web::Data<AppState>) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        // The first run is one period (plus jitter) after start, so processes started together
+        // do not all purge at once.
+        let period = std::time::Duration::from_secs(600);
+        let jitter = std::time::Duration::from_millis(rand::random::<u64>() % 60_000);
+        let mut every =
+            tokio::time::interval_at(tokio::time::Instant::now() + period + jitter, period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
             let window_ms = state.config.login_window.as_millis() as i64;

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-command -v chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+export CHROMIUM="${CHROMIUM:-$(command -v chromium)}"
 npm ci --no-audit --no-fund
 node swagger.mjs

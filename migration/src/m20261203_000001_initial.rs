@@ -400,7 +400,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Sign-in attempts per username (a SHA-256 of the normalised name), a sliding log:
+        // Sign-in attempts per username (a keyed hash of the normalised name), a sliding log:
         // `login_throttle` holds one row per name that serialises its attempts.
         manager
             .create_table(
@@ -423,6 +423,13 @@ impl MigrationTrait for Migration {
                 "ix_login_attempts_key_at",
                 LoginAttempts::Table,
                 &["key", "at_ms"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "ix_login_attempts_at",
+                LoginAttempts::Table,
+                &["at_ms"],
             ))
             .await?;
 

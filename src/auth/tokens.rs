@@ -31,6 +31,8 @@ pub struct Claims {
 }
 
 pub struct TokenKeys {
+    /// Keys the pseudonyms under which usernames are stored for throttling.
+    pseudonym_key: Vec<u8>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -50,6 +52,8 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Ok(Self {
+            pseudonym_key: Sha256::digest([b"login-throttle:".as_slice(), secret].concat())
+                .to_vec(),
             encoding,
             decoding,
             validation,
@@ -80,6 +84,20 @@ impl TokenKeys {
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| e.to_string())?;
         Ok((token, ttl))
+    }
+
+    /// A keyed, fixed-size pseudonym of `text` (hex HMAC-SHA-256), so throttling state names no
+    /// username and cannot be reversed from a list of known addresses without the secret.
+    pub fn pseudonym(&self, text: &str) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.pseudonym_key)
+            .expect("HMAC takes any key length");
+        mac.update(text.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Verifies signature, algorithm, expiry, issuer and audience.

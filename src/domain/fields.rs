@@ -9,13 +9,26 @@ pub fn fold(text: &str) -> String {
     text.nfkc().collect::<String>().to_lowercase()
 }
 
-/// Control characters, and the invisible format characters (zero-width, bidirectional
-/// overrides, line and paragraph separators) that make two different strings look alike.
+/// Control characters, and the invisible characters that let two names look identical:
+/// bidirectional controls, zero-width spaces, the byte-order mark, tags, fillers. Names may
+/// still use the zero-width (non-)joiners that some scripts and emoji sequences need.
 pub fn is_hidden_or_control(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
+            '\u{00AD}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+            | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+            | '\u{2800}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// For usernames and emails, stricter: also joiners, combining grapheme joiner and variation
+/// selectors (Unicode's default-ignorable characters).
+pub fn is_ignorable(c: char) -> bool {
+    is_hidden_or_control(c)
+        || matches!(
+            c,
+            '\u{034F}' | '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}'
+        )
 }
 
 /// A person's display name: trimmed, 1–100 characters, no control characters.
@@ -85,10 +98,7 @@ impl Username {
                 "must be at most 254 characters",
             ));
         }
-        if value
-            .chars()
-            .any(|c| c.is_whitespace() || is_hidden_or_control(c))
-        {
+        if value.chars().any(|c| c.is_whitespace() || is_ignorable(c)) {
             return Err(FieldError::new(
                 "username",
                 "invalid_characters",
@@ -120,11 +130,7 @@ impl Email {
                 "must be at most 254 characters",
             ));
         }
-        if !value.validate_email()
-            || value
-                .chars()
-                .any(|c| c.is_whitespace() || is_hidden_or_control(c))
-        {
+        if !value.validate_email() || value.chars().any(|c| c.is_whitespace() || is_ignorable(c)) {
             return Err(FieldError::new(
                 "email",
                 "invalid_format",
@@ -187,7 +193,6 @@ mod tests {
                 .code,
             "too_long"
         );
-        assert_eq!(Username::parse(" ab ").unwrap_err().code, "too_short");
         assert_eq!(
             Username::parse("a b c").unwrap_err().code,
             "invalid_characters"
@@ -206,6 +211,22 @@ mod tests {
             PersonName::parse("Ada\u{202E}").unwrap_err().code,
             "invalid_characters"
         );
+        for hidden in [
+            "bob\u{034F}@acme.test",
+            "\u{3164}abc",
+            "abc\u{FE0F}",
+            "ab\u{2800}c",
+            "a\u{200D}bc",
+        ] {
+            assert_eq!(
+                Username::parse(hidden).unwrap_err().code,
+                "invalid_characters",
+                "{hidden:?}"
+            );
+        }
+        // Persian needs the zero-width non-joiner; emoji sequences need the joiner.
+        assert!(PersonName::parse("Mohammad\u{200C}Reza").is_ok());
+        assert!(PersonName::parse("Ada \u{1F469}\u{200D}\u{1F4BB}").is_ok());
         assert_eq!(
             Username::parse(&"a".repeat(255)).unwrap_err().code,
             "too_long"

@@ -43,7 +43,7 @@ pub async fn lock_company(conn: &impl ConnectionTrait, company_id: Uuid) -> Resu
     let backend = conn.get_database_backend();
     let sql = match backend {
         // NO KEY UPDATE: serialises user changes without blocking the foreign-key checks of
-        // concurrent inserts that reference the company (events, sessions).
+        // concurrent inserts that reference the company (events).
         DbBackend::Postgres => "SELECT id FROM companies WHERE id = $1 FOR NO KEY UPDATE",
         _ => "UPDATE companies SET name = name WHERE id = $1",
     };

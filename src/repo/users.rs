@@ -182,21 +182,22 @@ pub async fn count_active_owners(
 }
 
 /// Records a sign-in without touching `version` or `updated_at`, provided the user is still
-/// active with the password hash that was verified. False when that is no longer so.
+/// active with the password hash that was verified; returns the row as it is now, or `None`
+/// when that is no longer so.
 pub async fn record_login(
     conn: &impl ConnectionTrait,
     id: Uuid,
     verified_hash: &str,
     at: chrono::DateTime<chrono::Utc>,
-) -> Result<bool, DbErr> {
-    let res = Users::update_many()
+) -> Result<Option<User>, DbErr> {
+    let rows = Users::update_many()
         .col_expr(Column::LastLoginAt, Expr::value(at))
         .filter(Column::Id.eq(id))
         .filter(Column::PasswordHash.eq(verified_hash))
         .filter(Column::Status.eq(Status::Active.as_str()))
-        .exec(conn)
+        .exec_with_returning(conn)
         .await?;
-    Ok(res.rows_affected == 1)
+    Ok(rows.into_iter().next())
 }
 
 pub async fn count_all(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {

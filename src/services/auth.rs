@@ -22,7 +22,7 @@ async fn reserve_attempt(state: &AppState, username: &str) -> Result<(), ApiErro
     let config = &state.config;
     let retry_after = repo::throttle::reserve_attempt(
         &state.db,
-        username,
+        &state.tokens.pseudonym(username),
         Utc::now().timestamp_millis(),
         config.login_window.as_millis() as i64,
         config.login_max_failures,
@@ -69,14 +69,35 @@ fn refresh_row(
     }
 }
 
+/// Records `auth.login_failed` for a known user (never for unknown usernames).
+async fn record_failure(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &UserRow,
+) -> Result<(), ApiError> {
+    let entry = Entry {
+        company_id: user.company_id,
+        action: Action::LoginFailed,
+        actor: None,
+        subject: Some(Party::from(user)),
+        changes: None,
+        meta,
+    };
+    audit::record(&state.db, entry).await?;
+    Ok(())
+}
+
 pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result<Tokens, ApiError> {
     let username = Username::normalize(&input.username);
     reserve_attempt(state, &username).await?;
-    // A name no user can have (too long, control characters) is not looked up, but its
+    // A name no user can have (far too long, control characters) is not looked up, but its
     // attempt costs the same verification as any other.
-    let user = match Username::parse(&input.username) {
-        Ok(valid) => repo::users::find_by_username(&state.db, valid.as_str()).await?,
-        Err(_) => None,
+    let plausible =
+        input.username.chars().count() <= 1024 && !username.chars().any(char::is_control);
+    let user = if plausible {
+        repo::users::find_by_username(&state.db, &username).await?
+    } else {
+        None
     };
     let matched = state
         .hasher
@@ -89,23 +110,12 @@ pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result
         Some(user) if matched => user,
         known => {
             if let Some(user) = known {
-                audit::record(
-                    &state.db,
-                    Entry {
-                        company_id: user.company_id,
-                        action: Action::LoginFailed,
-                        actor: None,
-                        subject: Some(Party::from(&user)),
-                        changes: None,
-                        meta,
-                    },
-                )
-                .await?;
+                record_failure(state, meta, &user).await?;
             }
             return Err(ApiError::InvalidCredentials);
         }
     };
-    repo::throttle::reset(&state.db, &username).await?;
+    repo::throttle::reset(&state.db, &state.tokens.pseudonym(&username)).await?;
     if user.status != Status::Active.as_str() {
         return Err(ApiError::AccountDisabled);
     }
@@ -119,12 +129,13 @@ pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result
         expires_at: now + chrono_duration(state.config.session_max_ttl),
         revoked_at: None,
     };
-    let (access_token, expires_in, refresh_token) = token_pair(state, &user, session.id)?;
     let txn = state.db.begin().await?;
     // The sign-in counts only if the account is still as verified: a password reset or change,
     // a disable or a delete that committed meanwhile wins. Updating the user row first also
-    // takes its lock before the session row references it.
-    if !repo::users::record_login(&txn, user.id, &user.password_hash, now).await? {
+    // takes its lock before the session row references it, and returns the row as it is now
+    // (a role changed meanwhile is the one in the token).
+    let Some(user) = repo::users::record_login(&txn, user.id, &user.password_hash, now).await?
+    else {
         txn.rollback().await?;
         let current = repo::users::find(&state.db, user.company_id, user.id).await?;
         return Err(match current {
@@ -133,9 +144,14 @@ pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result
             {
                 ApiError::AccountDisabled
             }
-            _ => ApiError::InvalidCredentials,
+            Some(u) => {
+                record_failure(state, meta, &u).await?;
+                ApiError::InvalidCredentials
+            }
+            None => ApiError::InvalidCredentials,
         });
-    }
+    };
+    let (access_token, expires_in, refresh_token) = token_pair(state, &user, session.id)?;
     repo::sessions::insert(&txn, session.clone()).await?;
     repo::sessions::insert_refresh_token(&txn, refresh_row(state, &refresh_token, &session, now))
         .await?;
@@ -152,9 +168,6 @@ pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result
     )
     .await?;
     txn.commit().await?;
-
-    let mut user = user;
-    user.last_login_at = Some(now);
     Ok(Tokens {
         access_token,
         token_type: "Bearer".into(),
@@ -292,7 +305,7 @@ pub async fn change_password(
         ));
     } else {
         // The right password is a success, whatever happens to the new one.
-        repo::throttle::reset(&state.db, &caller.username).await?;
+        repo::throttle::reset(&state.db, &state.tokens.pseudonym(&caller.username)).await?;
     }
     if checks.is_empty() && input.new_password == input.current_password {
         checks.push(FieldError::new(

@@ -460,7 +460,7 @@ pub async fn reset_password(
     let user = repo::users::save(&txn, company_id, new).await?;
     repo::sessions::revoke_all_for_user(&txn, id, None, crate::now()).await?;
     // An owner setting a new password also lifts any sign-in throttle on the account.
-    repo::throttle::reset(&txn, &user.username).await?;
+    repo::throttle::reset(&txn, &state.tokens.pseudonym(&user.username)).await?;
     let mut changes = Changes::new();
     changes.secret_changed("password").diff(
         "must_change_password",

@@ -144,11 +144,17 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = Command::new(if is_root() { "runuser" } else { "true" })
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
-            .args(["-D", &self.data(), "-m", "immediate", "stop"])
-            .status();
+        let pg_ctl = self.bin.join("pg_ctl");
+        let args = ["-D", &self.data(), "-m", "immediate", "stop"];
+        let _ = if is_root() {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&pg_ctl)
+                .args(args)
+                .status()
+        } else {
+            Command::new(&pg_ctl).args(args).status()
+        };
     }
 }
 

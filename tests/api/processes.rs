@@ -112,13 +112,22 @@ async fn two_processes_share_migrations_throttling_sessions_and_the_owner_rule()
         .await
         .problem(401, "token_revoked");
 
-    // (b) Failures through both processes add up.
+    // (b) Failures through both processes add up, also when sent in parallel: exactly five
+    // of ten simultaneous attempts, split across the processes, are verified.
     let user = via_a.user_with_role(&owner, "editor").await;
-    for app in [&via_a, &via_b, &via_a, &via_b, &via_a] {
+    let attempts = (0..10).map(|i| {
+        let app = if i % 2 == 0 { &via_a } else { &via_b };
         app.login_raw(&user.username, "Wrong-Password-123456")
-            .await
-            .problem(401, "invalid_credentials");
-    }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let verified = results.iter().filter(|r| r.status == 401).count();
+    let throttled = results.iter().filter(|r| r.status == 429).count();
+    assert_eq!(
+        (verified, throttled),
+        (5, 5),
+        "{:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     via_b
         .login_raw(&user.username, &user.password)
         .await
