@@ -191,6 +191,28 @@ impl Config {
 
 /// A database URL with its password replaced, safe to log.
 pub fn redact_url(url: &str) -> String {
+    // Query parameters may carry credentials too (`?password=…`, `?sslpassword=…`).
+    let (url, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().contains("pass") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    let base = redact_userinfo(url);
+    match query {
+        Some(q) => format!("{base}?{q}"),
+        None => base,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
@@ -252,6 +274,10 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://lm@db/lm"), "postgres://lm@db/lm");
         assert_eq!(redact_url(DEFAULT_DATABASE_URL), DEFAULT_DATABASE_URL);
+        assert_eq!(
+            redact_url("postgres://lm@db/lm?sslmode=require&password=s3cret"),
+            "postgres://lm@db/lm?sslmode=require&password=***"
+        );
     }
 
     #[test]

@@ -174,7 +174,11 @@ pub async fn request_context(
     let started = Instant::now();
     let request_id = request_id_from(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let method = req.method().to_string();
+    // Metrics labels take only the standard methods, so invented ones cannot grow them.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        _ => "OTHER".to_owned(),
+    };
     let metrics = req.app_data::<actix_web::web::Data<Metrics>>().cloned();
 
     let result = REQUEST_ID.scope(request_id.clone(), next.call(req)).await;

@@ -26,6 +26,31 @@ pub struct Caller {
     pub username: String,
     pub name: String,
     pub must_change_password: bool,
+    /// When the access token expires (seconds since the epoch).
+    pub token_expires_at: i64,
+}
+
+impl Caller {
+    /// Checks again, on the connection of a change about to be written, that the token has not
+    /// expired, the session is live and the user still active with the same role. Services
+    /// call it inside their transaction, after taking the company lock, so a request whose body
+    /// arrives late, or that waited for the password hasher, cannot act for a caller who was
+    /// signed out, disabled, deleted or demoted meanwhile.
+    pub async fn recheck(&self, conn: &impl sea_orm::ConnectionTrait) -> Result<(), ApiError> {
+        if chrono::Utc::now().timestamp() >= self.token_expires_at {
+            return Err(ApiError::Unauthenticated);
+        }
+        let user = repo::sessions::live_session_user(conn, self.session_id, self.user_id)
+            .await?
+            .ok_or(ApiError::TokenRevoked)?;
+        if user.company_id != self.company_id
+            || Status::from_db(&user.status) != Some(Status::Active)
+            || Role::from_db(&user.role) != Some(self.role)
+        {
+            return Err(ApiError::TokenRevoked);
+        }
+        Ok(())
+    }
 }
 
 /// An authenticated caller who may still have to change their password. Only the endpoints
@@ -69,6 +94,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         username: user.username,
         name: user.name,
         must_change_password: user.must_change_password,
+        token_expires_at: claims.exp,
     })
 }
 

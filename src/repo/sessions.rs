@@ -115,3 +115,24 @@ pub async fn purge_expired(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> R
         .await?;
     Ok(())
 }
+
+/// Deletes a user's refresh tokens, then their sessions.
+pub async fn delete_all_for_user(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
+    RefreshTokens::delete_many()
+        .filter(
+            refresh_token::Column::SessionId.in_subquery(
+                Query::select()
+                    .column(session::Column::Id)
+                    .from(Sessions)
+                    .and_where(session::Column::UserId.eq(user_id))
+                    .to_owned(),
+            ),
+        )
+        .exec(conn)
+        .await?;
+    Sessions::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -327,6 +327,7 @@ pub async fn change_password(
 
     let txn = state.db.begin().await?;
     repo::lock_company(&txn, caller.company_id).await?;
+    caller.recheck(&txn).await?;
     let old = repo::users::find(&txn, caller.company_id, caller.user_id)
         .await?
         .ok_or(ApiError::TokenRevoked)?;

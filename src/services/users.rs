@@ -33,14 +33,26 @@ fn is_active_owner(user: &UserRow) -> bool {
     user.role == Role::Owner.as_str() && user.status == Status::Active.as_str()
 }
 
+/// Opens a transaction holding the company's lock, in which the caller is still who the
+/// permit says.
+async fn begin_locked(
+    state: &AppState,
+    permit: &Permit<'_>,
+) -> Result<DatabaseTransaction, ApiError> {
+    let txn = state.db.begin().await?;
+    repo::lock_company(&txn, permit.company_id()).await?;
+    permit.caller().recheck(&txn).await?;
+    Ok(txn)
+}
+
 /// Opens a transaction holding the company's lock, and loads the user in it.
 async fn begin_with_user(
     state: &AppState,
-    company_id: Uuid,
+    permit: &Permit<'_>,
     id: Uuid,
 ) -> Result<(DatabaseTransaction, UserRow), ApiError> {
-    let txn = state.db.begin().await?;
-    repo::lock_company(&txn, company_id).await?;
+    let company_id = permit.company_id();
+    let txn = begin_locked(state, permit).await?;
     let user = repo::users::find(&txn, company_id, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -136,8 +148,7 @@ pub async fn create(
         version: 1,
     };
 
-    let txn = state.db.begin().await?;
-    repo::lock_company(&txn, company_id).await?;
+    let txn = begin_locked(state, permit).await?;
     ensure_unique(&txn, Some(&row.username), Some(&row.email), None).await?;
     let user = repo::users::insert(&txn, row)
         .await
@@ -333,7 +344,7 @@ pub async fn update(
     checks.finish()?;
 
     let company_id = permit.company_id();
-    let (txn, old) = begin_with_user(state, company_id, id).await?;
+    let (txn, old) = begin_with_user(state, permit, id).await?;
     if !if_match_allows(if_match, old.version) {
         return Err(ApiError::PreconditionFailed);
     }
@@ -405,7 +416,7 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     permit_for_users(permit, Access::Write)?;
     let company_id = permit.company_id();
-    let (txn, user) = begin_with_user(state, company_id, id).await?;
+    let (txn, user) = begin_with_user(state, permit, id).await?;
     if user.id == permit.caller().user_id {
         return Err(ApiError::SelfActionForbidden);
     }
@@ -422,6 +433,9 @@ pub async fn delete(
         },
     )
     .await?;
+    // Sessions and their refresh tokens go first, in the order a refresh locks them, so a
+    // concurrent refresh waits instead of deadlocking with the cascade.
+    repo::sessions::delete_all_for_user(&txn, id).await?;
     repo::users::delete(&txn, company_id, id).await?;
     txn.commit().await?;
     Ok(())
@@ -451,7 +465,7 @@ pub async fn reset_password(
     .map_err(|e| ApiError::Validation(vec![e]))?;
     let hash = state.hasher.hash(password.expose()).await?;
 
-    let (txn, old) = begin_with_user(state, company_id, id).await?;
+    let (txn, old) = begin_with_user(state, permit, id).await?;
     let mut new = old.clone();
     new.password_hash = hash;
     new.must_change_password = input.must_change_password;
@@ -493,7 +507,7 @@ pub async fn set_status(
 ) -> Result<UserRow, ApiError> {
     permit_for_users(permit, Access::Write)?;
     let company_id = permit.company_id();
-    let (txn, old) = begin_with_user(state, company_id, id).await?;
+    let (txn, old) = begin_with_user(state, permit, id).await?;
     if status == Status::Disabled && old.id == permit.caller().user_id {
         return Err(ApiError::SelfActionForbidden);
     }
@@ -583,6 +597,18 @@ fn event_query(params: PageParams<'_>) -> Result<EventQuery, ApiError> {
             seq
         }
     };
+    // Years outside 1–9999 are valid RFC 3339 for the parser but not for the databases.
+    for (field, value) in [("from", params.from), ("to", params.to)] {
+        if let Some(at) = value
+            && !(1..=9999).contains(&chrono::Datelike::year(&at))
+        {
+            checks.push(FieldError::new(
+                field,
+                "out_of_range",
+                "must be between years 1 and 9999",
+            ));
+        }
+    }
     if let (Some(from), Some(to)) = (params.from, params.to)
         && from > to
     {

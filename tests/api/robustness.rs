@@ -251,3 +251,71 @@ async fn a_sign_in_is_not_recorded_once_the_verified_password_has_changed() {
         .unwrap();
     assert!(stale.is_none());
 }
+
+#[tokio::test]
+async fn a_request_whose_body_arrives_after_the_caller_was_disabled_changes_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let owner = app.owner().await;
+    let second = app.user_with_role(&owner, "owner").await;
+    let body =
+        json!({"name": "Mallory", "username": "mallory@acme.test", "email": "mallory@acme.test",
+                      "password": temp_password(), "role": "owner"})
+        .to_string();
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        second.token,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The caller is disabled while their request is still being received.
+    app.post(
+        &format!("/api/v1/users/{}/disable", second.id),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .ok(200);
+    stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut response = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response)
+        .await
+        .unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("token_revoked"), "{response}");
+    let found = app
+        .get("/api/v1/users?username=mallory", &owner.token)
+        .await;
+    assert_eq!(found.ok(200)["total"], 0);
+}
+
+#[tokio::test]
+async fn dates_the_databases_cannot_store_are_a_422() {
+    let app = spawn_app().await;
+    let owner = app.owner().await;
+    for query in ["from=-4713-01-01T00:00:00Z", "to=0000-01-01T00:00:00Z"] {
+        let resp = app
+            .get(&format!("/api/v1/audit?{query}"), &owner.token)
+            .await;
+        resp.problem(422, "validation_failed");
+    }
+}
+
+#[tokio::test]
+async fn invented_methods_share_one_metrics_label() {
+    let app = spawn_app().await;
+    let method = Method::from_bytes(b"INVENTEDMETHOD").unwrap();
+    let resp = app
+        .send(app.client.request(method, app.url("/health/live")))
+        .await;
+    resp.problem(405, "method_not_allowed");
+    let metrics = app.request(Method::GET, "/metrics", None, None).await;
+    assert!(!metrics.text.contains("INVENTEDMETHOD"));
+    assert!(metrics.text.contains(r#"method="OTHER""#));
+}
