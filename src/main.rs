@@ -43,12 +43,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             app.run_until_stopped().await.map_err(|e| e.to_string())
         }
         Command::Migrate => {
-            let conn = db::connect(&config)
-                .await
-                .map_err(|e| format!("cannot connect: {e}"))?;
-            db::migrate(&conn)
-                .await
-                .map_err(|e| format!("migration failed: {e}"))?;
+            connect_and_migrate(&config).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -62,12 +57,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Ok(p) if !p.is_empty() => p,
                 _ => read_password()?,
             };
-            let conn = db::connect(&config)
-                .await
-                .map_err(|e| format!("cannot connect: {e}"))?;
-            db::migrate(&conn)
-                .await
-                .map_err(|e| format!("migration failed: {e}"))?;
+            let conn = connect_and_migrate(&config).await?;
             let hasher = license_manager::auth::Hasher::new(
                 config.argon2_memory_kib,
                 config.argon2_iterations,
@@ -97,6 +87,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn connect_and_migrate(
+    config: &license_manager::config::Config,
+) -> Result<sea_orm::DatabaseConnection, String> {
+    let conn = db::connect(config)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(conn)
 }
 
 fn display_addr(bind: &str, port: u16) -> String {

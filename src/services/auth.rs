@@ -52,6 +52,18 @@ fn token_pair(
     Ok((access, ttl, tokens::new_refresh_token()))
 }
 
+/// The response to a sign-in or a refresh.
+fn tokens(access_token: String, expires_in: u64, refresh_token: String, user: UserRow) -> Tokens {
+    Tokens {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in,
+        must_change_password: user.must_change_password,
+        refresh_token,
+        user: user.into(),
+    }
+}
+
 fn refresh_row(
     state: &AppState,
     token: &str,
@@ -168,14 +180,7 @@ pub async fn login(state: &AppState, meta: &RequestMeta, input: Login) -> Result
     )
     .await?;
     txn.commit().await?;
-    Ok(Tokens {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in,
-        must_change_password: user.must_change_password,
-        refresh_token,
-        user: user.into(),
-    })
+    Ok(tokens(access_token, expires_in, refresh_token, user))
 }
 
 /// Revokes the session of a refresh token presented a second time, and records it.
@@ -246,14 +251,7 @@ pub async fn refresh(
     repo::sessions::insert_refresh_token(&txn, refresh_row(state, &refresh_token, &session, now))
         .await?;
     txn.commit().await?;
-    Ok(Tokens {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in,
-        must_change_password: user.must_change_password,
-        refresh_token,
-        user: user.into(),
-    })
+    Ok(tokens(access_token, expires_in, refresh_token, user))
 }
 
 pub async fn logout(state: &AppState, meta: &RequestMeta, caller: &Caller) -> Result<(), ApiError> {
