@@ -39,6 +39,13 @@ pub enum Command {
         #[arg(long)]
         temporary_password: bool,
     },
+    /// Clear the failed sign-in attempts of a username, lifting its throttling (for example
+    /// for a company's only owner, whom no one else can reset).
+    Unlock {
+        /// The username, as the user signs in with it.
+        #[arg(long)]
+        username: String,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }

@@ -82,6 +82,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Unlock { username } => {
+            let conn = connect_and_migrate(&config).await?;
+            let secret = db::signing_secret(&conn, &config).await?;
+            let tokens = license_manager::auth::TokenKeys::new(&secret, config.access_token_ttl)?;
+            let normalized = license_manager::domain::Username::normalize(&username);
+            license_manager::repo::throttle::reset(&conn, &tokens.pseudonym(&normalized))
+                .await
+                .map_err(|e| format!("cannot clear the attempts: {e}"))?;
+            println!("sign-in attempts for {normalized} cleared");
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", openapi::document_json());
             Ok(())

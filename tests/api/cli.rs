@@ -248,3 +248,28 @@ async fn json_logs_have_one_line_per_request_and_no_secrets() {
         assert!(!logs.contains(secret), "a secret is in the logs");
     }
 }
+
+#[tokio::test]
+async fn unlock_lifts_the_throttle_of_a_username() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        app.login_raw(OWNER_EMAIL, "Wrong-Password-123456")
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    app.login_raw(OWNER_EMAIL, OWNER_PASSWORD)
+        .await
+        .problem(429, "too_many_attempts");
+    let out = binary()
+        .args(["unlock", "--username", " Olivia.Owner@ACME.test"])
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("LM_JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.owner().await;
+}
