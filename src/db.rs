@@ -67,6 +67,15 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     txn.commit().await
 }
 
+/// The token keys from the signing secret (see [`signing_secret`]).
+pub async fn token_keys(
+    db: &DatabaseConnection,
+    config: &Config,
+) -> Result<crate::auth::TokenKeys, String> {
+    let secret = signing_secret(db, config).await?;
+    crate::auth::TokenKeys::new(&secret, config.access_token_ttl)
+}
+
 /// The HS256 secret: from the configuration, else generated once and kept in the database.
 pub async fn signing_secret(db: &DatabaseConnection, config: &Config) -> Result<Vec<u8>, String> {
     if let Some(secret) = &config.jwt_secret {

@@ -308,8 +308,7 @@ pub fn is_unavailable(err: &DbErr) -> bool {
                     code.as_ref(),
                     "40001" | "40P01" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
                 ) || code.starts_with("08")
-                    || (db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
-                        && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xFF, 5 | 6)))
+                    || sqlite_busy(db.as_ref())
             }
             _ => false,
         }
@@ -323,6 +322,17 @@ pub fn is_unavailable(err: &DbErr) -> bool {
     }
 }
 
+/// True when SQLite refused because another connection holds a lock: any variant of BUSY (5)
+/// or LOCKED (6).
+fn sqlite_busy(db: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+    db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+        && db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xFF, 5 | 6))
+}
+
 /// True when SQLite refused because another connection holds a lock (BUSY or LOCKED).
 pub fn is_sqlite_busy(err: &DbErr) -> bool {
     use sea_orm::{RuntimeErr, sqlx};
@@ -332,14 +342,5 @@ pub fn is_sqlite_busy(err: &DbErr) -> bool {
         | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
         _ => return false,
     };
-    match sqlx_err.as_ref() {
-        sqlx::Error::Database(db) => {
-            db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
-                && db
-                    .code()
-                    .and_then(|c| c.parse::<i32>().ok())
-                    .is_some_and(|c| matches!(c & 0xFF, 5 | 6))
-        }
-        _ => false,
-    }
+    matches!(sqlx_err.as_ref(), sqlx::Error::Database(db) if sqlite_busy(db.as_ref()))
 }

@@ -84,8 +84,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Unlock { username } => {
             let conn = connect_and_migrate(&config).await?;
-            let secret = db::signing_secret(&conn, &config).await?;
-            let tokens = license_manager::auth::TokenKeys::new(&secret, config.access_token_ttl)?;
+            let tokens = db::token_keys(&conn, &config).await?;
             let normalized = license_manager::domain::Username::normalize(&username);
             license_manager::repo::throttle::reset(&conn, &tokens.pseudonym(&normalized))
                 .await

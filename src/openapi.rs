@@ -122,7 +122,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// The document as served and as committed in `openapi/openapi.json`.
 pub fn document_json() -> String {
-    let mut text = document()
+    to_json(&document())
+}
+
+/// `doc` as served: pretty JSON with a final newline.
+pub fn to_json(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut text = doc
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
     text.push('\n');

@@ -11,7 +11,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::{Hasher, TokenKeys};
+use crate::auth::Hasher;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -48,10 +48,9 @@ pub struct Application {
 pub async fn build_state(config: Config) -> Result<(AppState, Option<Bootstrapped>), StartupError> {
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
-    let secret = db::signing_secret(&db, &config)
+    let tokens = db::token_keys(&db, &config)
         .await
         .map_err(StartupError::Config)?;
-    let tokens = TokenKeys::new(&secret, config.access_token_ttl).map_err(StartupError::Config)?;
     let hasher = Hasher::new(
         config.argon2_memory_kib,
         config.argon2_iterations,
@@ -93,8 +92,9 @@ impl Application {
         let state = web::Data::new(state);
         spawn_housekeeping(state.clone());
         let metrics = web::Data::new(Metrics::new());
-        let document = web::Data::new(crate::openapi::document_json());
-        let allowed = web::Data::new(AllowedMethods::from_document(&crate::openapi::document()));
+        let doc = crate::openapi::document();
+        let document = web::Data::new(crate::openapi::to_json(&doc));
+        let allowed = web::Data::new(AllowedMethods::from_document(&doc));
         let server = HttpServer::new(move || {
             let cors = cors(&state.config.cors_origins);
             App::new()
